@@ -1,0 +1,1 @@
+"""spawnflow: crash-safe virtual machine builds as persisted TaskFlow flows."""

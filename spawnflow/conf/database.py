@@ -1,0 +1,25 @@
+"""[database]: the one SQL database for spawnflow's tables and TaskFlow's."""
+
+from oslo_config import cfg
+
+database_group = cfg.OptGroup('database', title='Database options')
+
+database_opts = [
+    cfg.StrOpt('connection',
+               default='sqlite:///$state_path/spawnflow.sqlite',
+               secret=True,
+               help='SQLAlchemy URL of the database. SQLite (default), '
+                    'PostgreSQL (postgresql+psycopg2://...) and MySQL '
+                    '(mysql+pymysql://...) are supported.'),
+    cfg.IntOpt('sqlite_busy_timeout', default=30, min=1,
+               help='Seconds a SQLite writer waits for a lock.'),
+]
+
+
+def register_opts(conf):
+    conf.register_group(database_group)
+    conf.register_opts(database_opts, group=database_group)
+
+
+def list_opts():
+    return {database_group: database_opts}

@@ -1,0 +1,19 @@
+"""[local_image]: the directory image store used by the ``local`` driver."""
+
+from oslo_config import cfg
+
+local_image_group = cfg.OptGroup('local_image', title='Local image store')
+
+local_image_opts = [
+    cfg.StrOpt('images_path', default='$state_path/images',
+               help='Directory holding image data and metadata.'),
+]
+
+
+def register_opts(conf):
+    conf.register_group(local_image_group)
+    conf.register_opts(local_image_opts, group=local_image_group)
+
+
+def list_opts():
+    return {local_image_group: local_image_opts}

@@ -1,0 +1,24 @@
+"""The interface image drivers provide to the build flow and the cache."""
+
+import abc
+
+
+class ImageDriver(abc.ABC):
+    """An image service: metadata and streamed data.
+
+    ``show`` returns a dict with at least ``id``, ``name``, ``status``,
+    ``disk_format``, ``size``, ``hash_algo`` and ``hash_value`` (hex digest
+    the downloaded bytes must match).
+    """
+
+    @abc.abstractmethod
+    def show(self, image_id):
+        """Image metadata; raises ImageNotFound."""
+
+    @abc.abstractmethod
+    def list(self):
+        """All images' metadata."""
+
+    @abc.abstractmethod
+    def data(self, image_id):
+        """An iterator of byte chunks; raises ImageNotFound."""

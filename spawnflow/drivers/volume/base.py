@@ -1,0 +1,59 @@
+"""The interface volume drivers provide to the build and delete flows.
+
+Volumes are dicts with at least ``id``, ``name``, ``status``, ``size`` and
+``metadata``. A volume made for a block device carries the metadata keys
+below, so a task re-run after a crash finds the volume it made.
+"""
+
+import abc
+
+INSTANCE_KEY = 'spawnflow_instance_uuid'
+BDM_INDEX_KEY = 'spawnflow_bdm_index'
+
+
+def volume_name(instance_uuid, bdm_index):
+    return 'spawnflow-%s-%d' % (instance_uuid, bdm_index)
+
+
+def volume_metadata(instance_uuid, bdm_index):
+    return {INSTANCE_KEY: instance_uuid, BDM_INDEX_KEY: str(bdm_index)}
+
+
+class VolumeDriver(abc.ABC):
+
+    @abc.abstractmethod
+    def create(self, name, size_gb, metadata, image_id=None,
+               snapshot_id=None):
+        """Start creating a volume (blank, from an image or a snapshot)."""
+
+    @abc.abstractmethod
+    def find(self, instance_uuid, bdm_index):
+        """The volume made for this block device, or None."""
+
+    @abc.abstractmethod
+    def get(self, volume_id):
+        """The volume; raises VolumeNotFound."""
+
+    @abc.abstractmethod
+    def list(self):
+        """All volumes."""
+
+    @abc.abstractmethod
+    def delete(self, volume_id):
+        """Delete the volume; a no-op when it is already gone."""
+
+    @abc.abstractmethod
+    def attachment_create(self, volume_id, instance_uuid, connector):
+        """Attach: returns {'id', 'connection_info'}."""
+
+    @abc.abstractmethod
+    def attachment_complete(self, attachment_id):
+        """Mark the attachment done: the volume is in-use."""
+
+    @abc.abstractmethod
+    def attachment_find(self, volume_id, instance_uuid):
+        """The attachment of ``volume_id`` to the instance, or None."""
+
+    @abc.abstractmethod
+    def attachment_delete(self, attachment_id):
+        """Detach; a no-op when the attachment is already gone."""

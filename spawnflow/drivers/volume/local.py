@@ -1,0 +1,240 @@
+"""Volume driver ``local``: volumes as qcow2 files made with qemu-img.
+
+Layout under ``[local_volume] volumes_path``: ``<id>.qcow2`` (data) and
+``<id>.json`` (name, status, size, metadata, attachments);
+``snapshots/<id>.qcow2`` and ``snapshots/<id>.json`` for snapshots. Records
+are rewritten atomically under a per-volume lock.
+"""
+
+import contextlib
+import datetime
+import os
+import tempfile
+import uuid as uuidlib
+
+from oslo_concurrency import lockutils
+from oslo_concurrency import processutils
+
+from spawnflow.drivers.volume import base
+from spawnflow import exception
+from spawnflow import fileutils
+
+GiB = 1024 ** 3
+
+
+def _now():
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(
+        timespec='seconds')
+
+
+def _qemu_img(*args):
+    try:
+        processutils.execute('qemu-img', *args)
+    except processutils.ProcessExecutionError as error:
+        raise exception.VolumeError(
+            'qemu-img %s failed: %s' % (args[0], error.stderr.strip()))
+
+
+class LocalVolumeDriver(base.VolumeDriver):
+    def __init__(self, conf, image_driver):
+        self.path = conf.local_volume.volumes_path
+        self.snapshot_path = os.path.join(self.path, 'snapshots')
+        self._image_driver = image_driver
+
+    # Records --------------------------------------------------------------
+
+    def _file(self, volume_id, suffix, directory=None):
+        return os.path.join(directory or self.path, volume_id + suffix)
+
+    def _read(self, volume_id):
+        try:
+            return fileutils.read_json(self._file(volume_id, '.json'))
+        except FileNotFoundError:
+            raise exception.VolumeNotFound(volume_id)
+
+    def _write(self, record):
+        fileutils.write_json(self._file(record['id'], '.json'), record)
+
+    @contextlib.contextmanager
+    def _locked(self, volume_id):
+        """Yield the volume's record; what the block changes is saved."""
+        with lockutils.lock('volume-' + volume_id,
+                            lock_file_prefix='spawnflow-', external=True,
+                            lock_path=os.path.join(self.path, 'locks')):
+            record = self._read(volume_id)
+            yield record
+            self._write(record)
+
+    # Volumes -------------------------------------------------------------
+
+    def create(self, name, size_gb, metadata, image_id=None,
+               snapshot_id=None):
+        """Make the volume file; the record says ``creating`` until done."""
+        os.makedirs(self.path, exist_ok=True)
+        record = {'id': str(uuidlib.uuid4()), 'name': name,
+                  'status': 'creating', 'size': size_gb,
+                  'metadata': dict(metadata), 'attachments': [],
+                  'image_id': image_id, 'snapshot_id': snapshot_id,
+                  'created_at': _now()}
+        self._write(record)
+        target = self._file(record['id'], '.qcow2')
+        try:
+            if snapshot_id:
+                self._copy(self._snapshot(snapshot_id)['path'], 'qcow2',
+                           target, size_gb)
+            elif image_id:
+                self._from_image(image_id, target, size_gb)
+            else:
+                with fileutils.atomic_file(target) as part:
+                    _qemu_img('create', '-q', '-f', 'qcow2', part.name,
+                              str(size_gb * GiB))
+        except exception.SpawnflowError as error:
+            with self._locked(record['id']) as current:
+                current['status'] = 'error'
+                current['error'] = str(error)
+            raise
+        with self._locked(record['id']) as current:
+            current['status'] = 'available'
+            current['path'] = target
+        return self.get(record['id'])
+
+    def _copy(self, source, source_format, target, size_gb):
+        """Convert ``source`` into a qcow2 at ``target`` of ``size_gb``."""
+        with fileutils.atomic_file(target) as part:
+            _qemu_img('convert', '-q', '-f', source_format, '-O', 'qcow2',
+                      source, part.name)
+            if size_gb:
+                _qemu_img('resize', '-q', '-f', 'qcow2', part.name,
+                          str(size_gb * GiB))
+
+    def _from_image(self, image_id, target, size_gb):
+        image = self._image_driver.show(image_id)
+        with tempfile.NamedTemporaryFile(dir=self.path,
+                                         prefix='.image-') as data:
+            for chunk in self._image_driver.data(image_id):
+                data.write(chunk)
+            data.flush()
+            self._copy(data.name, image['disk_format'], target, size_gb)
+
+    def find(self, instance_uuid, bdm_index):
+        wanted = base.volume_metadata(instance_uuid, bdm_index)
+        for volume in self.list():
+            if all(volume['metadata'].get(k) == v
+                   for k, v in wanted.items()):
+                return volume
+        return None
+
+    def get(self, volume_id):
+        record = self._read(volume_id)
+        if record['status'] == 'available' and not os.path.exists(
+                record.get('path', '')):
+            record['status'] = 'error'
+            record['error'] = 'volume file is missing'
+        return record
+
+    def list(self):
+        if not os.path.isdir(self.path):
+            return []
+        return [self.get(name[:-len('.json')])
+                for name in sorted(os.listdir(self.path))
+                if name.endswith('.json')]
+
+    def delete(self, volume_id):
+        """Remove the volume's data, then its record."""
+        try:
+            record = self._read(volume_id)
+        except exception.VolumeNotFound:
+            return
+        if any(a['status'] != 'deleted' for a in record['attachments']):
+            raise exception.VolumeError(
+                'Volume %s is attached and cannot be deleted.' % volume_id)
+        fileutils.remove(self._file(volume_id, '.qcow2'))
+        fileutils.remove(self._file(volume_id, '.json'))
+
+    # Attachments ---------------------------------------------------------
+
+    def attachment_create(self, volume_id, instance_uuid, connector):
+        with self._locked(volume_id) as record:
+            if record['status'] not in ('available', 'in-use'):
+                raise exception.VolumeError(
+                    'Volume %s is %s and cannot be attached.'
+                    % (volume_id, record['status']))
+            attachment = {'id': str(uuidlib.uuid4()),
+                          'instance_uuid': instance_uuid,
+                          'connector': connector, 'status': 'reserved'}
+            record['attachments'].append(attachment)
+            record['status'] = 'attaching'
+        return {'id': attachment['id'], 'connection_info': {
+            'driver_volume_type': 'file',
+            'data': {'device_path': record['path'], 'format': 'qcow2',
+                     'volume_id': volume_id}}}
+
+    def attachment_complete(self, attachment_id):
+        volume_id = self._volume_of(attachment_id)
+        with self._locked(volume_id) as record:
+            for attachment in record['attachments']:
+                if attachment['id'] == attachment_id:
+                    attachment['status'] = 'attached'
+            record['status'] = 'in-use'
+
+    def attachment_find(self, volume_id, instance_uuid):
+        try:
+            record = self._read(volume_id)
+        except exception.VolumeNotFound:
+            return None
+        for attachment in record['attachments']:
+            if attachment['instance_uuid'] == instance_uuid:
+                return attachment
+        return None
+
+    def attachment_delete(self, attachment_id):
+        volume_id = self._volume_of(attachment_id)
+        if volume_id is None:
+            return
+        with self._locked(volume_id) as record:
+            record['attachments'] = [a for a in record['attachments']
+                                     if a['id'] != attachment_id]
+            if not record['attachments']:
+                record['status'] = 'available'
+
+    def _volume_of(self, attachment_id):
+        for volume in self.list():
+            if any(a['id'] == attachment_id for a in volume['attachments']):
+                return volume['id']
+        return None
+
+    # Snapshots -------------------------------------------------------------
+
+    def snapshot_create(self, volume_id, name):
+        """Copy the volume into a snapshot (for snapshot->volume)."""
+        volume = self.get(volume_id)
+        os.makedirs(self.snapshot_path, exist_ok=True)
+        snapshot_id = str(uuidlib.uuid4())
+        target = self._file(snapshot_id, '.qcow2', self.snapshot_path)
+        self._copy(volume['path'], 'qcow2', target, None)
+        record = {'id': snapshot_id, 'name': name, 'volume_id': volume_id,
+                  'size': volume['size'], 'status': 'available',
+                  'path': target, 'created_at': _now()}
+        fileutils.write_json(self._file(snapshot_id, '.json',
+                                        self.snapshot_path), record)
+        return record
+
+    def _snapshot(self, snapshot_id):
+        try:
+            record = fileutils.read_json(
+                self._file(snapshot_id, '.json', self.snapshot_path))
+        except FileNotFoundError:
+            raise exception.SnapshotNotFound(snapshot_id)
+        if not os.path.exists(record['path']):
+            raise exception.VolumeError('Snapshot %s has no data at %s.'
+                                        % (snapshot_id, record['path']))
+        return record
+
+    def snapshot_get(self, snapshot_id):
+        return self._snapshot(snapshot_id)
+
+    def snapshot_delete(self, snapshot_id):
+        fileutils.remove(self._file(snapshot_id, '.qcow2',
+                                    self.snapshot_path))
+        fileutils.remove(self._file(snapshot_id, '.json',
+                                    self.snapshot_path))

@@ -1,0 +1,110 @@
+"""Run flows in-process with their state in SQL.
+
+Each instance has a logbook (its uuid is the instance's); each action on
+it (create, delete) is a flow detail in that book, started from a flow
+factory saved with the detail, so another process can load and resume it.
+"""
+
+import logging
+import uuid as uuidlib
+
+import futurist
+import taskflow.engines
+from taskflow import exceptions as tf_exceptions
+from taskflow.listeners import base as listener_base
+from taskflow.persistence import models as tf_models
+from taskflow import states
+
+from spawnflow.persistence import taskflow_backend
+
+LOG = logging.getLogger(__name__)
+
+
+class ActionEventListener(listener_base.Listener):
+    """Records one instance action event per task (start, finish, result).
+
+    Reverts are recorded as their own events, named ``revert-<task>``.
+    """
+
+    def __init__(self, engine, db, action_id):
+        super().__init__(engine, task_listen_for=(
+            states.RUNNING, states.SUCCESS, states.FAILURE,
+            states.REVERTING, states.REVERTED, states.REVERT_FAILURE),
+            flow_listen_for=())
+        self._db = db
+        self._action_id = action_id
+
+    def _task_receiver(self, state, details):
+        name = details['task_name']
+        if state == states.RUNNING:
+            self._db.event_start(self._action_id, name)
+        elif state == states.SUCCESS:
+            self._db.event_finish(self._action_id, name, 'Success')
+        elif state == states.FAILURE:
+            failure = details['result']
+            self._db.event_finish(self._action_id, name, 'Error',
+                                  failure.exception_str)
+        elif state == states.REVERTING:
+            self._db.event_start(self._action_id, 'revert-' + name)
+        else:
+            result = 'Reverted' if state == states.REVERTED else 'Error'
+            self._db.event_finish(self._action_id, 'revert-' + name, result)
+
+
+class Engine:
+    """Runs spawnflow flows with SQL persistence and a shared executor."""
+
+    def __init__(self, services):
+        self.services = services
+        self.backend = taskflow_backend.SQLBackend(services.db.engine)
+        self.executor = futurist.ThreadPoolExecutor(
+            max_workers=services.conf.max_concurrent_builds)
+
+    def _logbook(self, instance_uuid):
+        conn = self.backend.get_connection()
+        try:
+            return conn.get_logbook(instance_uuid)
+        except tf_exceptions.NotFound:
+            book = tf_models.LogBook('instance-%s' % instance_uuid,
+                                     uuid=instance_uuid)
+            conn.save_logbook(book)
+            return book
+
+    def run(self, instance_uuid, action, factory, factory_kwargs, store):
+        """Run a new flow for ``action`` on the instance, to the end.
+
+        Returns the flow's final state: SUCCESS, or REVERTED when a task
+        failed and everything it had done was undone (its tasks recorded
+        the fault). Anything else (a revert that failed, a storage error)
+        raises.
+        """
+        action_id = self.services.db.action_start(
+            instance_uuid, action, 'req-%s' % uuidlib.uuid4())
+        book = self._logbook(instance_uuid)
+        engine = taskflow.engines.load_from_factory(
+            factory, factory_kwargs=factory_kwargs, store=store, book=book,
+            backend=self.backend, engine='parallel', executor=self.executor)
+        detail = book.find(engine.storage.flow_uuid)
+        detail.meta.update({'instance_uuid': instance_uuid,
+                            'action': action, 'action_id': action_id})
+        self.backend.get_connection().update_flow_details(detail)
+        return self._run(engine, action_id)
+
+    def _run(self, engine, action_id):
+        engine.storage.inject({'services': self.services}, transient=True)
+        message = None
+        try:
+            with ActionEventListener(engine, self.services.db, action_id):
+                engine.run()
+        except Exception as error:
+            message = 'Error: %s' % error
+            if engine.storage.get_flow_state() != states.REVERTED:
+                raise
+            LOG.info('Flow %s reverted: %s', engine.storage.flow_name,
+                     error)
+        finally:
+            self.services.db.action_finish(action_id, message)
+        return engine.storage.get_flow_state()
+
+    def close(self):
+        self.executor.shutdown(wait=True)

@@ -1,0 +1,86 @@
+"""Errors spawnflow raises. Each carries one clear, user-facing message."""
+
+
+class SpawnflowError(Exception):
+    """Base class; ``str(err)`` is the message shown to a user."""
+
+    code = 500
+
+
+class InvalidRequest(SpawnflowError):
+    """The request breaks a rule; nothing was created."""
+
+    code = 400
+
+
+class NotFound(SpawnflowError):
+    code = 404
+
+
+class InstanceNotFound(NotFound):
+    def __init__(self, uuid):
+        super().__init__('Instance %s could not be found.' % uuid)
+
+
+class ImageNotFound(NotFound):
+    def __init__(self, image_id):
+        super().__init__('Image %s could not be found.' % image_id)
+
+
+class VolumeNotFound(NotFound):
+    def __init__(self, volume_id):
+        super().__init__('Volume %s could not be found.' % volume_id)
+
+
+class SnapshotNotFound(NotFound):
+    def __init__(self, snapshot_id):
+        super().__init__('Snapshot %s could not be found.' % snapshot_id)
+
+
+class FlavorNotFound(NotFound):
+    def __init__(self, name):
+        super().__init__('Flavor %s could not be found.' % name)
+
+
+class UnexpectedTaskStateError(SpawnflowError):
+    """A compare-and-swap save found another task state (e.g. deleting)."""
+
+    code = 409
+
+    def __init__(self, uuid, expected, actual):
+        self.expected = expected
+        self.actual = actual
+        super().__init__(
+            'Instance %s: expected task_state %s but found %s.'
+            % (uuid, ', '.join(str(e) for e in expected), actual))
+
+
+class ClaimFailed(SpawnflowError):
+    code = 409
+
+
+class VolumeNotCreated(SpawnflowError):
+    def __init__(self, volume_id, seconds, attempts, status):
+        super().__init__(
+            'Volume %s did not finish being created even after we waited '
+            '%.1f seconds or %d attempts. Its status is %s.'
+            % (volume_id, seconds, attempts, status))
+
+
+class VolumeError(SpawnflowError):
+    pass
+
+
+class ImageError(SpawnflowError):
+    pass
+
+
+class ImageChecksumMismatch(ImageError):
+    def __init__(self, image_id, expected, actual):
+        super().__init__(
+            'Image %s failed checksum verification: expected sha256 %s, '
+            'got %s.' % (image_id, expected, actual))
+
+
+class VirtError(SpawnflowError):
+    pass

@@ -1,0 +1,1 @@
+"""Flow factories: module-level functions TaskFlow re-imports on resume."""

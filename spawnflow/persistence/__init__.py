@@ -1,0 +1,1 @@
+"""SQL persistence: spawnflow's tables and TaskFlow's, in one database."""

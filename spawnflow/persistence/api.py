@@ -1,0 +1,303 @@
+"""Repository functions over spawnflow's tables.
+
+Every function runs in its own short transaction and returns plain dicts, so
+nothing that leaves this module holds a session or an ORM object.
+"""
+
+import contextlib
+import os
+
+import sqlalchemy as sa
+from sqlalchemy import orm
+
+from spawnflow import exception
+from spawnflow.persistence import models
+
+_ANY = object()
+
+
+def create_engine(url, busy_timeout=30):
+    """Create the engine every spawnflow component in a process shares.
+
+    SQLite files run in WAL mode with a busy timeout, so the parallel
+    engine's threads and other processes can write without failing at once.
+    """
+    sa_url = sa.engine.make_url(url)
+    if sa_url.get_backend_name() != 'sqlite':
+        return sa.create_engine(url, pool_pre_ping=True)
+    if sa_url.database and sa_url.database != ':memory:':
+        os.makedirs(os.path.dirname(os.path.abspath(sa_url.database)),
+                    exist_ok=True)
+    engine = sa.create_engine(url, connect_args={'timeout': busy_timeout})
+
+    @sa.event.listens_for(engine, 'connect')
+    def _set_sqlite_pragmas(dbapi_conn, _record):
+        cursor = dbapi_conn.cursor()
+        cursor.execute('PRAGMA journal_mode=WAL')
+        cursor.execute('PRAGMA synchronous=NORMAL')
+        cursor.execute('PRAGMA foreign_keys=ON')
+        cursor.close()
+
+    return engine
+
+
+def _as_dict(row):
+    return {attr.key: getattr(row, attr.key)
+            for attr in sa.inspect(row).mapper.column_attrs}
+
+
+class Database:
+    """spawnflow's tables on one SQLAlchemy engine."""
+
+    def __init__(self, engine):
+        self.engine = engine
+        self._sessionmaker = orm.sessionmaker(engine, expire_on_commit=False)
+
+    @contextlib.contextmanager
+    def _transaction(self):
+        with self._sessionmaker.begin() as session:
+            yield session
+
+    # Instances ----------------------------------------------------------
+
+    def instance_create(self, uuid, request, vm_state, task_state):
+        """Record an instance and its block device mappings together."""
+        with self._transaction() as session:
+            session.add(models.Instance(
+                uuid=uuid, display_name=request.name, vm_state=vm_state,
+                task_state=task_state, image_ref=request.image_ref,
+                flavor_name=request.flavor.name,
+                vcpus=request.flavor.vcpus,
+                memory_mb=request.flavor.memory_mb,
+                root_gb=request.flavor.root_gb))
+            session.flush()
+            for index, bdm in enumerate(request.block_device_mappings):
+                session.add(models.BlockDeviceMapping(
+                    instance_uuid=uuid, bdm_index=index,
+                    source_type=bdm.source_type,
+                    destination_type=bdm.destination_type,
+                    uuid=bdm.uuid, volume_size=bdm.volume_size,
+                    boot_index=bdm.boot_index, device_name=bdm.device_name,
+                    delete_on_termination=bdm.delete_on_termination,
+                    volume_id=(bdm.uuid if bdm.source_type == 'volume'
+                               else None)))
+        return self.instance_get(uuid)
+
+    def instance_get(self, uuid, read_deleted=False):
+        with self._transaction() as session:
+            query = sa.select(models.Instance).filter_by(uuid=uuid)
+            if not read_deleted:
+                query = query.filter_by(deleted=False)
+            row = session.scalars(query).one_or_none()
+            if row is None:
+                raise exception.InstanceNotFound(uuid)
+            return _as_dict(row)
+
+    def instance_list(self, read_deleted=False):
+        with self._transaction() as session:
+            query = sa.select(models.Instance).order_by(models.Instance.id)
+            if not read_deleted:
+                query = query.filter_by(deleted=False)
+            return [_as_dict(row) for row in session.scalars(query)]
+
+    def instance_update(self, uuid, values, expected_task_state=_ANY):
+        """Save ``values``; a compare-and-swap when a task state is expected.
+
+        ``expected_task_state`` is one state or a tuple of states. The update
+        is a single ``UPDATE ... WHERE task_state IN (...)``, so a concurrent
+        change (a delete setting ``deleting``) makes it match nothing and
+        raises UnexpectedTaskStateError instead of being overwritten.
+        """
+        values = dict(values, updated_at=models.utcnow())
+        query = (sa.update(models.Instance)
+                 .where(models.Instance.uuid == uuid,
+                        models.Instance.deleted.is_(False)))
+        expected = None
+        if expected_task_state is not _ANY:
+            expected = (expected_task_state
+                        if isinstance(expected_task_state, (tuple, list))
+                        else (expected_task_state,))
+            states = [s for s in expected if s is not None]
+            condition = models.Instance.task_state.in_(states)
+            if None in expected:
+                condition = sa.or_(condition,
+                                   models.Instance.task_state.is_(None))
+            query = query.where(condition)
+        with self._transaction() as session:
+            matched = session.execute(query.values(**values)).rowcount
+        if not matched:
+            current = self.instance_get(uuid)
+            raise exception.UnexpectedTaskStateError(
+                uuid, expected, current['task_state'])
+        return self.instance_get(uuid)
+
+    def instance_soft_delete(self, uuid):
+        with self._transaction() as session:
+            session.execute(
+                sa.update(models.Instance)
+                .where(models.Instance.uuid == uuid)
+                .values(deleted=True, deleted_at=models.utcnow(),
+                        vm_state='deleted', task_state=None, host=None))
+
+    # Resource claims ------------------------------------------------------
+
+    def instance_claim(self, uuid, host, capacity):
+        """Claim the instance's flavor on ``host`` if it fits ``capacity``.
+
+        ``capacity`` maps vcpus, memory_mb and local_gb to what the host can
+        give. The host's compute_nodes row is written first, which serialises
+        concurrent claims on SQLite and PostgreSQL alike. Claiming twice is a
+        no-op.
+        """
+        self._ensure_compute_node(host)
+        with self._transaction() as session:
+            session.execute(sa.update(models.ComputeNode)
+                            .where(models.ComputeNode.host == host)
+                            .values(claims_updated_at=models.utcnow()))
+            instance = session.scalars(
+                sa.select(models.Instance).filter_by(uuid=uuid,
+                                                     deleted=False)
+            ).one_or_none()
+            if instance is None:
+                raise exception.InstanceNotFound(uuid)
+            if instance.host == host:
+                return
+            requested = self._requested(session, instance)
+            used = self._used(session, host)
+            for resource, amount in requested.items():
+                free = capacity[resource] - used[resource]
+                if amount > free:
+                    raise exception.ClaimFailed(
+                        'Host %s cannot fit %s %s: %s of %s are free.'
+                        % (host, amount, resource, max(free, 0),
+                           capacity[resource]))
+            instance.host = host
+
+    def instance_release(self, uuid):
+        """Give back the instance's claim (no-op when it holds none)."""
+        with self._transaction() as session:
+            session.execute(sa.update(models.Instance)
+                            .where(models.Instance.uuid == uuid)
+                            .values(host=None))
+
+    def _ensure_compute_node(self, host):
+        try:
+            with self._transaction() as session:
+                if session.get(models.ComputeNode, host) is None:
+                    session.add(models.ComputeNode(host=host))
+        except sa.exc.IntegrityError:
+            pass  # created concurrently by another claim
+
+    @staticmethod
+    def _local_gb(session, instance):
+        has_local_disk = session.scalar(
+            sa.select(sa.func.count()).select_from(models.BlockDeviceMapping)
+            .filter_by(instance_uuid=instance.uuid, destination_type='local'))
+        return instance.root_gb if has_local_disk else 0
+
+    def _requested(self, session, instance):
+        return {'vcpus': instance.vcpus, 'memory_mb': instance.memory_mb,
+                'local_gb': self._local_gb(session, instance)}
+
+    def _used(self, session, host):
+        used = {'vcpus': 0, 'memory_mb': 0, 'local_gb': 0}
+        others = session.scalars(sa.select(models.Instance)
+                                 .filter_by(host=host, deleted=False))
+        for other in others:
+            for resource, amount in self._requested(session, other).items():
+                used[resource] += amount
+        return used
+
+    # Block device mappings ----------------------------------------------
+
+    def bdm_list(self, instance_uuid):
+        with self._transaction() as session:
+            query = (sa.select(models.BlockDeviceMapping)
+                     .filter_by(instance_uuid=instance_uuid)
+                     .order_by(models.BlockDeviceMapping.bdm_index))
+            return [_as_dict(row) for row in session.scalars(query)]
+
+    def bdm_get(self, instance_uuid, bdm_index):
+        with self._transaction() as session:
+            return _as_dict(session.scalars(
+                sa.select(models.BlockDeviceMapping)
+                .filter_by(instance_uuid=instance_uuid, bdm_index=bdm_index)
+            ).one())
+
+    def bdm_update(self, instance_uuid, bdm_index, values):
+        with self._transaction() as session:
+            session.execute(
+                sa.update(models.BlockDeviceMapping)
+                .filter_by(instance_uuid=instance_uuid, bdm_index=bdm_index)
+                .values(updated_at=models.utcnow(), **values))
+
+    # Faults, actions and events -----------------------------------------
+
+    def fault_create(self, instance_uuid, code, message, details, host):
+        with self._transaction() as session:
+            session.add(models.InstanceFault(
+                instance_uuid=instance_uuid, code=code, message=message[:255],
+                details=details, host=host))
+
+    def fault_get_latest(self, instance_uuid):
+        with self._transaction() as session:
+            row = session.scalars(
+                sa.select(models.InstanceFault)
+                .filter_by(instance_uuid=instance_uuid)
+                .order_by(models.InstanceFault.id.desc()).limit(1)
+            ).one_or_none()
+            return _as_dict(row) if row else None
+
+    def action_start(self, instance_uuid, action, request_id):
+        with self._transaction() as session:
+            row = models.InstanceAction(instance_uuid=instance_uuid,
+                                        action=action, request_id=request_id)
+            session.add(row)
+            session.flush()
+            return row.id
+
+    def action_finish(self, action_id, message=None):
+        with self._transaction() as session:
+            session.execute(sa.update(models.InstanceAction)
+                            .filter_by(id=action_id)
+                            .values(finish_time=models.utcnow(),
+                                    message=message))
+
+    def action_list(self, instance_uuid):
+        """Actions of an instance, each with its ``events`` in order."""
+        with self._transaction() as session:
+            actions = session.scalars(
+                sa.select(models.InstanceAction)
+                .filter_by(instance_uuid=instance_uuid)
+                .order_by(models.InstanceAction.id)).all()
+            result = []
+            for action in actions:
+                events = session.scalars(
+                    sa.select(models.InstanceActionEvent)
+                    .filter_by(action_id=action.id)
+                    .order_by(models.InstanceActionEvent.id))
+                result.append(dict(_as_dict(action),
+                                   events=[_as_dict(e) for e in events]))
+            return result
+
+    def event_start(self, action_id, event):
+        with self._transaction() as session:
+            session.add(models.InstanceActionEvent(action_id=action_id,
+                                                   event=event))
+
+    def event_finish(self, action_id, event, result, details=None):
+        """Close the event's open row, or record one if it never started."""
+        with self._transaction() as session:
+            row = session.scalars(
+                sa.select(models.InstanceActionEvent)
+                .filter_by(action_id=action_id, event=event,
+                           finish_time=None)
+                .order_by(models.InstanceActionEvent.id.desc()).limit(1)
+            ).one_or_none()
+            if row is None:
+                row = models.InstanceActionEvent(action_id=action_id,
+                                                 event=event)
+                session.add(row)
+            row.finish_time = models.utcnow()
+            row.result = result
+            row.details = details

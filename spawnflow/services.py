@@ -1,0 +1,49 @@
+"""What the tasks of a flow work with: config, database, drivers, cache.
+
+A ``Services`` object is injected into each engine as a transient value:
+it is never written to the logbook, so no client or credential is
+persisted, and a resumed flow gets the resuming process's own.
+"""
+
+import functools
+import os
+
+from spawnflow import drivers
+from spawnflow import imagecache
+from spawnflow.persistence import api as db_api
+
+
+class Services:
+    def __init__(self, conf):
+        self.conf = conf
+        self.host = conf.host
+        self.db = db_api.Database(db_api.create_engine(
+            conf.database.connection, conf.database.sqlite_busy_timeout))
+        self.drivers = drivers.Drivers.from_conf(conf)
+        self.image_cache = imagecache.ImageCache(conf.instances_path,
+                                                 self.drivers.image)
+
+    @property
+    def virt(self):
+        return self.drivers.virt
+
+    @property
+    def volume(self):
+        return self.drivers.volume
+
+    @property
+    def image(self):
+        return self.drivers.image
+
+    @functools.cached_property
+    def connector(self):
+        """This host's connector, given to the volume service on attach."""
+        return {'host': self.host, 'ip': '127.0.0.1', 'multipath': False,
+                'os_type': 'linux', 'platform': 'x86_64',
+                'initiator': 'iqn.2026-11.dev.spawnflow:%s' % self.host}
+
+    def instance_dir(self, instance_uuid):
+        return os.path.join(self.conf.instances_path, instance_uuid)
+
+    def close(self):
+        self.db.engine.dispose()

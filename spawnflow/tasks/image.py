@@ -1,0 +1,99 @@
+"""Root disk tasks: fetch the image into the cache, make the overlay.
+
+Also the instance-files cleanup the delete flow runs.
+"""
+
+import os
+import shutil
+
+from oslo_concurrency import processutils
+
+from spawnflow import exception
+from spawnflow import fileutils
+from spawnflow.tasks import base
+
+GiB = 1024 ** 3
+
+
+def _root_bdm(services, instance_uuid):
+    for bdm in services.db.bdm_list(instance_uuid):
+        if bdm['destination_type'] == 'local':
+            return bdm
+    raise exception.SpawnflowError('Instance %s has no local root disk.'
+                                   % instance_uuid)
+
+
+class FetchImage(base.BaseTask):
+    """Fetch the root disk's image into the cache (checksum verified).
+
+    Revert: a base this build downloaded is removed again, unless another
+    live instance boots from the same image.
+    """
+
+    default_provides = 'base_image'
+
+    def execute(self, services, instance_uuid):
+        image_id = _root_bdm(services, instance_uuid)['uuid']
+        image = services.image.show(image_id)
+        path, downloaded = services.image_cache.fetch(image_id)
+        return {'image_id': image_id, 'path': path,
+                'disk_format': image['disk_format'],
+                'downloaded': downloaded}
+
+    def revert(self, services, instance_uuid, result, **kwargs):
+        if not isinstance(result, dict) or not result['downloaded']:
+            return
+        users = [i for i in services.db.instance_list()
+                 if i['image_ref'] == result['image_id']
+                 and i['uuid'] != instance_uuid]
+        if not users:
+            services.image_cache.remove(result['image_id'])
+
+
+class CreateRootDisk(base.BaseTask):
+    """Make ``<instances_path>/<uuid>/disk``, a qcow2 overlay on the base.
+
+    The overlay is written under a temporary name and renamed, so a re-run
+    replaces a partial file. Its connection_info is saved on the root BDM.
+    Revert: the overlay (and the instance directory, once empty) is removed.
+    """
+
+    def execute(self, services, instance_uuid, base_image):
+        instance = services.db.instance_get(instance_uuid)
+        root = _root_bdm(services, instance_uuid)
+        directory = services.instance_dir(instance_uuid)
+        os.makedirs(directory, exist_ok=True)
+        disk = os.path.join(directory, 'disk')
+        with fileutils.atomic_file(disk) as part:
+            try:
+                processutils.execute(
+                    'qemu-img', 'create', '-q', '-f', 'qcow2',
+                    '-b', base_image['path'], '-F', base_image['disk_format'],
+                    part.name, str(instance['root_gb'] * GiB))
+            except processutils.ProcessExecutionError as error:
+                raise exception.SpawnflowError(
+                    'Cannot create the root disk: %s' % error.stderr.strip())
+        services.db.bdm_update(instance_uuid, root['bdm_index'], {
+            'connection_info': {'driver_volume_type': 'file',
+                                'data': {'device_path': disk,
+                                         'format': 'qcow2'}}})
+        return disk
+
+    def revert(self, services, instance_uuid, **kwargs):
+        directory = services.instance_dir(instance_uuid)
+        fileutils.remove(os.path.join(directory, 'disk'))
+        if os.path.isdir(directory) and not os.listdir(directory):
+            os.rmdir(directory)
+        root = _root_bdm(services, instance_uuid)
+        services.db.bdm_update(instance_uuid, root['bdm_index'],
+                               {'connection_info': None})
+
+
+class DeleteInstanceFiles(base.BaseTask):
+    """Remove the instance directory (root disk, console log)."""
+
+    def execute(self, services, instance_uuid):
+        try:
+            shutil.rmtree(services.instance_dir(instance_uuid))
+        except FileNotFoundError:
+            pass

@@ -1,0 +1,155 @@
+"""Block device tasks: create, wait for, attach, detach and delete volumes.
+
+Each task works on one block device mapping, named by its index in the
+request. The BDM row is the record of truth: a volume id or attachment id is
+saved there as soon as it exists, so a re-run (or a revert) finds it.
+"""
+
+import time
+
+import tenacity
+
+from spawnflow.drivers.volume import base as volume_base
+from spawnflow import exception
+from spawnflow.tasks import base
+
+
+class _BlockDeviceTask(base.BaseTask):
+    def __init__(self, bdm_index, **kwargs):
+        super().__init__(
+            name='%s-%d' % (base._dashed(type(self).__name__), bdm_index),
+            **kwargs)
+        self.bdm_index = bdm_index
+
+    def _bdm(self, services, instance_uuid):
+        return services.db.bdm_get(instance_uuid, self.bdm_index)
+
+
+class CreateVolume(_BlockDeviceTask):
+    """Create the volume a blank, image or snapshot mapping asks for.
+
+    Idempotent: a volume already recorded on the BDM row, or tagged with
+    this instance and index, is used instead of making another.
+    Revert: the volume is deleted when delete_on_termination is set and
+    kept, recorded on the BDM row, otherwise (as Nova does).
+    """
+
+    def execute(self, services, instance_uuid):
+        bdm = self._bdm(services, instance_uuid)
+        if bdm['volume_id']:
+            return bdm['volume_id']
+        volume = services.volume.find(instance_uuid, self.bdm_index)
+        if volume is None:
+            source = {'image': 'image_id', 'snapshot': 'snapshot_id'}.get(
+                bdm['source_type'])
+            volume = services.volume.create(
+                volume_base.volume_name(instance_uuid, self.bdm_index),
+                bdm['volume_size'],
+                volume_base.volume_metadata(instance_uuid, self.bdm_index),
+                **({source: bdm['uuid']} if source else {}))
+        services.db.bdm_update(instance_uuid, self.bdm_index,
+                               {'volume_id': volume['id']})
+        return volume['id']
+
+    def revert(self, services, instance_uuid, **kwargs):
+        bdm = self._bdm(services, instance_uuid)
+        volume = (services.volume.find(instance_uuid, self.bdm_index)
+                  if not bdm['volume_id'] else {'id': bdm['volume_id']})
+        if volume is None or not bdm['delete_on_termination']:
+            if volume is not None:
+                services.db.bdm_update(instance_uuid, self.bdm_index,
+                                       {'volume_id': volume['id']})
+            return
+        services.volume.delete(volume['id'])
+        services.db.bdm_update(instance_uuid, self.bdm_index,
+                               {'volume_id': None})
+
+
+class WaitVolumeAvailable(_BlockDeviceTask):
+    """Wait until the new volume is available (Nova's meaning).
+
+    ``creating`` and ``downloading`` wait, ``available`` returns, any other
+    status fails. Unlike Nova's fixed interval, checks back off
+    exponentially up to the interval, within Nova's overall budget of
+    retries x interval. Nothing to revert.
+    """
+
+    WAITING = ('creating', 'downloading')
+
+    def execute(self, services, instance_uuid):
+        volume_id = self._bdm(services, instance_uuid)['volume_id']
+        conf = services.conf
+        budget = (conf.block_device_allocate_retries
+                  * conf.block_device_allocate_retries_interval)
+        started = time.monotonic()
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_result(lambda s: s in self.WAITING),
+            wait=tenacity.wait_exponential(
+                multiplier=0.05,
+                max=max(conf.block_device_allocate_retries_interval, 0.05)),
+            stop=tenacity.stop_after_delay(budget),
+            retry_error_callback=lambda state: state.outcome.result())
+        status = retrying(lambda: services.volume.get(volume_id)['status'])
+        attempts = retrying.statistics['attempt_number']
+        if status != 'available':
+            raise exception.VolumeNotCreated(
+                volume_id, time.monotonic() - started, attempts, status)
+        return {'attempts': attempts}
+
+
+class AttachVolume(_BlockDeviceTask):
+    """Attach through the attachments API and save connection_info.
+
+    create (with this host's connector) -> save attachment id and
+    connection_info on the BDM row -> complete. Idempotent: an attachment
+    of this volume to this instance is reused.
+    Revert: the attachment is deleted and cleared from the BDM row.
+    """
+
+    def execute(self, services, instance_uuid):
+        volume_id = self._bdm(services, instance_uuid)['volume_id']
+        attachment = services.volume.attachment_find(volume_id,
+                                                     instance_uuid)
+        if attachment is not None:
+            services.volume.attachment_delete(attachment['id'])
+        attachment = services.volume.attachment_create(
+            volume_id, instance_uuid, services.connector)
+        services.db.bdm_update(instance_uuid, self.bdm_index, {
+            'attachment_id': attachment['id'],
+            'connection_info': attachment['connection_info']})
+        services.volume.attachment_complete(attachment['id'])
+        return attachment['id']
+
+    def revert(self, services, instance_uuid, **kwargs):
+        _detach(services, instance_uuid, self._bdm(services, instance_uuid))
+
+
+def _detach(services, instance_uuid, bdm):
+    """Delete the BDM's attachment (found by id, or by instance and volume)."""
+    attachment_id = bdm['attachment_id']
+    if not attachment_id and bdm['volume_id']:
+        found = services.volume.attachment_find(bdm['volume_id'],
+                                                instance_uuid)
+        attachment_id = found and found['id']
+    if attachment_id:
+        services.volume.attachment_delete(attachment_id)
+    services.db.bdm_update(instance_uuid, bdm['bdm_index'],
+                           {'attachment_id': None, 'connection_info': None})
+
+
+class DetachVolume(_BlockDeviceTask):
+    """Delete the volume's attachment when the instance goes away."""
+
+    def execute(self, services, instance_uuid):
+        _detach(services, instance_uuid, self._bdm(services, instance_uuid))
+
+
+class DeleteVolume(_BlockDeviceTask):
+    """Delete a volume whose mapping has delete_on_termination set."""
+
+    def execute(self, services, instance_uuid):
+        bdm = self._bdm(services, instance_uuid)
+        if bdm['volume_id'] and bdm['delete_on_termination']:
+            services.volume.delete(bdm['volume_id'])
+            services.db.bdm_update(instance_uuid, self.bdm_index,
+                                   {'volume_id': None})
