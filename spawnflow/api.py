@@ -84,7 +84,7 @@ class Client:
         self.engine.run(uuid, 'create', build_flow.get_build_flow,
                         {'instance_uuid': uuid, 'block_devices': shape},
                         {'instance_uuid': uuid})
-        return self.show(uuid)
+        return self.show(uuid, read_deleted=True)
 
     def _check_references(self, request):
         """Images, volumes and snapshots the request names must be usable."""
@@ -140,9 +140,9 @@ class Client:
                 'Deleting instance %s failed: %s'
                 % (uuid, fault['message'] if fault else state))
 
-    def show(self, uuid):
+    def show(self, uuid, read_deleted=False):
         """The instance with its block devices and its latest fault."""
-        instance = self.db.instance_get(uuid)
+        instance = self.db.instance_get(uuid, read_deleted=read_deleted)
         instance['block_devices'] = self.db.bdm_list(uuid)
         instance['fault'] = self.db.fault_get_latest(uuid)
         return instance

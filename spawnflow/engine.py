@@ -5,6 +5,7 @@ it (create, delete) is a flow detail in that book, started from a flow
 factory saved with the detail, so another process can load and resume it.
 """
 
+import contextlib
 import logging
 import uuid as uuidlib
 
@@ -59,6 +60,10 @@ class Engine:
         self.backend = taskflow_backend.SQLBackend(services.db.engine)
         self.executor = futurist.ThreadPoolExecutor(
             max_workers=services.conf.max_concurrent_builds)
+        #: Callables taking a TaskFlow engine and returning a listener,
+        #: registered on every flow this engine runs (progress display,
+        #: metrics, tests that act at a given task transition).
+        self.listener_factories = []
 
     def _logbook(self, instance_uuid):
         conn = self.backend.get_connection()
@@ -93,8 +98,12 @@ class Engine:
     def _run(self, engine, action_id):
         engine.storage.inject({'services': self.services}, transient=True)
         message = None
+        listeners = [ActionEventListener(engine, self.services.db, action_id)]
+        listeners += [factory(engine) for factory in self.listener_factories]
         try:
-            with ActionEventListener(engine, self.services.db, action_id):
+            with contextlib.ExitStack() as stack:
+                for listener in listeners:
+                    stack.enter_context(listener)
                 engine.run()
         except Exception as error:
             message = 'Error: %s' % error

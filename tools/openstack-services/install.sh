@@ -13,23 +13,27 @@ repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 target="${1:-$repo_root/.venv-openstack}"
 stamp_name=".spawnflow-installed"
 
-python="$(command -v python3 || true)"
-if [[ -z "$python" ]]; then
-    echo "install.sh: python3 not found on PATH" >&2
-    exit 1
-fi
-
-# Debian's python3 ships venv/ensurepip separately (package python3-venv).
-if ! "$python" -c 'import ensurepip, venv' >/dev/null 2>&1; then
-    if command -v apt-get >/dev/null 2>&1; then
-        echo "installing python3-venv (apt-get)" >&2
-        export DEBIAN_FRONTEND=noninteractive
-        apt-get update -qq >&2
-        apt-get install -y -qq python3-venv >&2
-    else
-        echo "install.sh: $python lacks ensurepip/venv and apt-get is absent" >&2
+# apt_install PKG...: install Debian packages (only called when one is missing).
+apt_install() {
+    if ! command -v apt-get >/dev/null 2>&1; then
+        echo "install.sh: need $* but apt-get is not available" >&2
         exit 1
     fi
+    echo "installing $* (apt-get)" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2
+    apt-get install -y -qq "$@" >&2
+}
+
+if ! command -v python3 >/dev/null 2>&1; then
+    apt_install python3
+fi
+python="$(command -v python3)"
+
+# Debian's python3 ships ensurepip (needed by "python3 -m venv") separately,
+# in python3.X-venv.
+if ! "$python" -c 'import ensurepip, venv' >/dev/null 2>&1; then
+    apt_install "python$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')-venv"
 fi
 
 # install_venv NAME PIP_ARGS...
@@ -42,7 +46,11 @@ install_venv() {
         echo "$name: already installed in $venv"
         return
     fi
-    rm -rf "$venv"
+    if [[ -e "$venv" && ! -f "$venv/pyvenv.cfg" ]]; then
+        echo "install.sh: $venv exists and is not a virtualenv; refusing to replace it" >&2
+        exit 1
+    fi
+    rm -rf "$venv"  # a venv without stamp is a failed or outdated install
     mkdir -p "$target"
     local log="$target/$name-install.log"
     if ! { "$python" -m venv "$venv" \

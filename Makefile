@@ -1,0 +1,47 @@
+# spawnflow: `make demo` builds an instance on the embedded default;
+# `make test` sets everything up and runs the tests.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+DEMO_DIR ?= .demo
+
+# Debian packages: qemu-img for disks, libvirt headers to build
+# libvirt-python, graphviz for flow diagrams.
+DEBIAN_PACKAGES := qemu-utils libvirt-dev libvirt-clients pkg-config graphviz
+
+.PHONY: demo test bench sample-config system-packages venv clean
+
+system-packages:
+	@missing=$$(for p in $(DEBIAN_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	    echo "Installing Debian packages:" $$missing; \
+	    if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	    $$SUDO apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+$(BIN)/.installed: requirements.txt test-requirements.txt setup.cfg | system-packages
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements.txt -r test-requirements.txt
+	$(BIN)/pip install -q --no-deps -e .
+	touch $@
+
+venv: system-packages $(BIN)/.installed
+
+demo: venv
+	DEMO_DIR=$(DEMO_DIR) BIN=$(BIN) tools/demo.sh
+
+test: venv
+	$(BIN)/python -m pytest tests
+
+bench: venv
+	$(BIN)/python bench/persistence.py
+
+sample-config: venv
+	$(BIN)/oslo-config-generator --config-file etc/oslo-config-generator/spawnflow.conf
+
+clean:
+	rm -rf $(VENV) $(DEMO_DIR)

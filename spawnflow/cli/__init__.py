@@ -1,0 +1,1 @@
+"""The ``spawnflow`` command line, in OpenStackClient's style (cliff)."""

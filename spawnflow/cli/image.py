@@ -1,0 +1,51 @@
+"""``spawnflow image create|list|show`` (the local image store)."""
+
+from cliff import lister
+from cliff import show
+
+from spawnflow.drivers.image import local
+
+_COLUMNS = ('id', 'name', 'status', 'disk_format', 'size', 'virtual_size',
+            'hash_algo', 'hash_value', 'created_at')
+
+
+def _fields(image):
+    return _COLUMNS, tuple(image.get(column) for column in _COLUMNS)
+
+
+class CreateImage(show.ShowOne):
+    """Add an image file to the image store."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('name', help='Name of the new image')
+        parser.add_argument('--file', required=True, help='Image data file')
+        parser.add_argument('--disk-format', required=True,
+                            choices=local.DISK_FORMATS,
+                            help='Format of the data; checked against it')
+        return parser
+
+    def take_action(self, parsed_args):
+        return _fields(self.app.client.image_create(
+            parsed_args.name, parsed_args.file, parsed_args.disk_format))
+
+
+class ListImage(lister.Lister):
+    """List images."""
+
+    def take_action(self, parsed_args):
+        columns = ('ID', 'Name', 'Status', 'Disk Format', 'Size')
+        return columns, [(i['id'], i['name'], i['status'], i['disk_format'],
+                          i['size']) for i in self.app.client.image_list()]
+
+
+class ShowImage(show.ShowOne):
+    """Show an image."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('image', help='Image ID')
+        return parser
+
+    def take_action(self, parsed_args):
+        return _fields(self.app.client.image_show(parsed_args.image))

@@ -1,0 +1,83 @@
+"""``spawnflow server create|list|show|delete``."""
+
+from cliff import command
+from cliff import lister
+from cliff import show
+
+from spawnflow.cli import format
+from spawnflow import exception
+
+
+class CreateServer(show.ShowOne):
+    """Build an instance and wait until it is ACTIVE (or ERROR)."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('name', help='Name of the new server')
+        parser.add_argument('--flavor', help='Flavor name (e.g. m1.tiny)')
+        parser.add_argument('--vcpus', help='Custom flavor: virtual CPUs')
+        parser.add_argument('--ram', help='Custom flavor: memory in MiB')
+        parser.add_argument('--disk', help='Custom flavor: root disk in GiB')
+        parser.add_argument('--image', help='Image to boot from (root disk '
+                                            'image->local)')
+        parser.add_argument(
+            '--block-device', action='append', default=[],
+            dest='block_devices', metavar='KEY=VALUE,...',
+            help='source=image|blank|snapshot|volume,'
+                 'destination=local|volume,size=GiB,uuid=ID,'
+                 'boot-index=N,delete-on-termination=true|false '
+                 '(repeatable)')
+        return parser
+
+    def take_action(self, parsed_args):
+        instance = self.app.client.build(
+            parsed_args.name, flavor=parsed_args.flavor,
+            image=parsed_args.image, block_devices=parsed_args.block_devices,
+            vcpus=parsed_args.vcpus, ram=parsed_args.ram,
+            disk=parsed_args.disk)
+        if instance['vm_state'] == 'error':
+            raise exception.SpawnflowError(
+                'Server %s is ERROR: %s' % (instance['uuid'],
+                                            instance['fault']['message']))
+        return format.server_fields(instance)
+
+
+class ListServer(lister.Lister):
+    """List instances."""
+
+    def take_action(self, parsed_args):
+        columns = ('ID', 'Name', 'Status', 'Task State', 'Host', 'Flavor',
+                   'Image')
+        rows = [(i['uuid'], i['display_name'],
+                 format.STATUS.get(i['vm_state'], i['vm_state']),
+                 i['task_state'], i['host'], i['flavor_name'],
+                 i['image_ref'] or '')
+                for i in self.app.client.list()]
+        return columns, rows
+
+
+class ShowServer(show.ShowOne):
+    """Show an instance, its block devices and its latest fault."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('server', help='Server ID')
+        return parser
+
+    def take_action(self, parsed_args):
+        return format.server_fields(self.app.client.show(parsed_args.server))
+
+
+class DeleteServer(command.Command):
+    """Delete instances: domain, attachments, disks, and the volumes whose
+    delete_on_termination is set."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('servers', nargs='+', metavar='server',
+                            help='Server ID (repeatable)')
+        return parser
+
+    def take_action(self, parsed_args):
+        for uuid in parsed_args.servers:
+            self.app.client.delete(uuid)

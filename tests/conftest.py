@@ -1,0 +1,50 @@
+"""Fixtures shared by the tests: a spawnflow configuration per test on a
+fresh SQLite file (or PostgreSQL), an API client, a small real image."""
+
+import os
+import subprocess
+
+import pytest
+
+from spawnflow import api
+from spawnflow import conf as spawnflow_conf
+
+
+def write_config(path, state_path, connection=None, extra=''):
+    lines = ['[DEFAULT]', 'state_path = %s' % state_path,
+             'block_device_allocate_retries = 5',
+             'block_device_allocate_retries_interval = 1']
+    if connection:
+        lines += ['[database]', 'connection = %s' % connection]
+    path.write_text('\n'.join(lines) + '\n' + extra)
+    return str(path)
+
+
+@pytest.fixture
+def config_file(tmp_path):
+    return write_config(tmp_path / 'spawnflow.conf', tmp_path / 'state')
+
+
+@pytest.fixture
+def client(config_file):
+    with api.Client(conf=spawnflow_conf.load([config_file])) as client:
+        client.db_sync()
+        yield client
+
+
+def make_qcow2(path, size='64M'):
+    subprocess.run(['qemu-img', 'create', '-q', '-f', 'qcow2', str(path),
+                    size], check=True)
+    return str(path)
+
+
+@pytest.fixture
+def image(client, tmp_path):
+    """A real (empty) qcow2 image in the local image store."""
+    return client.image_create('test-image', make_qcow2(tmp_path / 'i.qcow2'),
+                               'qcow2')
+
+
+def pytest_report_header(config):
+    return 'qemu-img: %s' % (os.popen('qemu-img --version').readline()
+                             .strip() or 'missing')

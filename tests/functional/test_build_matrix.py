@@ -1,0 +1,134 @@
+"""One build per row of Nova's block-device matrix, on libvirt's test driver
+and the local volume store; invalid combinations are refused first."""
+
+import json
+import subprocess
+from xml.etree import ElementTree
+
+import pytest
+
+from spawnflow import exception
+from tests.functional import leaks
+
+
+def _domain_disks(client, uuid):
+    """{target dev: source file} of the running domain."""
+    root = ElementTree.fromstring(client.services.virt.xml(uuid))
+    return {d.find('target').get('dev'): d.find('source').get('file')
+            for d in root.findall('devices/disk')}
+
+
+def _assert_active(client, server, expected_devices):
+    assert server['vm_state'] == 'active', server['fault']
+    assert server['task_state'] is None
+    assert client.services.virt.state(server['uuid']) == 'running'
+    disks = _domain_disks(client, server['uuid'])
+    assert sorted(disks) == expected_devices
+    for bdm in server['block_devices']:
+        source = disks[bdm['device_name']]
+        if bdm['destination_type'] == 'volume':
+            volume = client.services.volume.get(bdm['volume_id'])
+            assert volume['status'] == 'in-use'
+            assert source == volume['path']
+            assert [a['instance_uuid'] for a in volume['attachments']] == [
+                server['uuid']]
+            assert bdm['attachment_id'] == volume['attachments'][0]['id']
+        else:
+            assert source == bdm['connection_info']['data']['device_path']
+    return disks
+
+
+def test_image_to_local(client, image):
+    server = client.build('img-local', flavor='m1.tiny', image=image['id'])
+    disks = _assert_active(client, server, ['vda'])
+    assert disks['vda'].endswith('/%s/disk' % server['uuid'])
+    info = json.loads(subprocess.run(
+        ['qemu-img', 'info', '--output=json', disks['vda']],
+        check=True, capture_output=True, text=True).stdout)
+    assert info['format'] == 'qcow2'
+    assert info['virtual-size'] == 1024 ** 3  # m1.tiny's 1 GiB
+    assert info['full-backing-filename'] == (
+        client.services.image_cache.base_path(image['id']))
+    assert len(client.services.image_cache.list()) == 1
+
+
+def test_image_to_volume(client, image):
+    server = client.build('img-vol', flavor='m1.tiny', block_devices=[
+        'source=image,destination=volume,size=1,boot-index=0,uuid=%s'
+        % image['id']])
+    _assert_active(client, server, ['vda'])
+    volume = client.services.volume.get(
+        server['block_devices'][0]['volume_id'])
+    assert volume['image_id'] == image['id']
+    # Boot from volume: no root disk, no cache entry.
+    assert client.services.image_cache.list() == []
+
+
+def test_blank_to_volume(client, image):
+    server = client.build('blank-vol', flavor='m1.tiny', image=image['id'],
+                          block_devices=[
+                              'source=blank,destination=volume,size=2'])
+    _assert_active(client, server, ['vda', 'vdb'])
+    volume = client.services.volume.get(
+        server['block_devices'][1]['volume_id'])
+    assert volume['size'] == 2
+
+
+def test_snapshot_to_volume(client, image):
+    source = client.services.volume.create('src', 1, {})
+    snapshot = client.services.volume.snapshot_create(source['id'], 'snap')
+    server = client.build('snap-vol', flavor='m1.tiny', block_devices=[
+        'source=snapshot,destination=volume,boot-index=0,uuid=%s'
+        % snapshot['id']])
+    _assert_active(client, server, ['vda'])
+    volume = client.services.volume.get(
+        server['block_devices'][0]['volume_id'])
+    assert volume['snapshot_id'] == snapshot['id']
+
+
+def test_volume_to_volume(client, image):
+    existing = client.services.volume.create('data', 1, {})
+    server = client.build('vol-vol', flavor='m1.tiny', image=image['id'],
+                          block_devices=[
+                              'source=volume,destination=volume,uuid=%s'
+                              % existing['id']])
+    _assert_active(client, server, ['vda', 'vdb'])
+    assert server['block_devices'][1]['volume_id'] == existing['id']
+
+
+def test_all_rows_in_one_instance(client, image):
+    existing = client.services.volume.create('data', 1, {})
+    snapshot = client.services.volume.snapshot_create(existing['id'], 's')
+    server = client.build('all', flavor='m1.tiny', image=image['id'],
+                          block_devices=[
+                              'source=blank,destination=volume,size=1',
+                              'source=image,destination=volume,size=1,'
+                              'uuid=%s' % image['id'],
+                              'source=snapshot,destination=volume,uuid=%s'
+                              % snapshot['id'],
+                              'source=volume,destination=volume,uuid=%s'
+                              % existing['id']])
+    _assert_active(client, server, ['vda', 'vdb', 'vdc', 'vdd', 'vde'])
+
+
+@pytest.mark.parametrize('spec, message', [
+    ('source=blank,destination=local', 'blank->local is not supported'),
+    ('source=volume,destination=local,uuid=x',
+     'volume->local is not supported'),
+    ('source=snapshot,destination=local,uuid=x',
+     'snapshot->local is not supported'),
+    ('source=image,destination=local,boot-index=1,uuid=x',
+     'must have boot index 0'),
+    ('source=disk,destination=volume', 'source must be one of'),
+    ('source=blank,destination=volume', 'needs size='),
+    ('source=volume,destination=volume', 'needs uuid='),
+    ('source=blank,destination=volume,size=1,uuid=x', 'takes no uuid'),
+])
+def test_invalid_combination_refused_before_anything_exists(
+        client, image, spec, message):
+    before = leaks.snapshot(client)
+    with pytest.raises(exception.InvalidRequest, match=message):
+        client.build('bad', flavor='m1.tiny', image=image['id'],
+                     block_devices=[spec])
+    assert client.list() == []
+    assert leaks.snapshot(client) == before
