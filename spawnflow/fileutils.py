@@ -41,9 +41,12 @@ def read_json(path):
 
 
 def remove(path):
-    """Delete ``path`` if it exists; True when something was removed."""
+    """Delete ``path`` if it exists; True when something was removed.
+
+    A parent that is not a directory means there is nothing to remove.
+    """
     try:
         os.unlink(path)
         return True
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return False

@@ -4,6 +4,8 @@ import os
 
 
 def _files(top):
+    """Files and directories under ``top``, but for lock files and the
+    image cache's ``_base/`` directory itself (its files count)."""
     found = set()
     if not os.path.isdir(top):
         return found
@@ -12,7 +14,7 @@ def _files(top):
         found.update(os.path.relpath(os.path.join(directory, name), top)
                      for name in files)
         found.update(os.path.relpath(os.path.join(directory, d), top) + '/'
-                     for d in subdirs)
+                     for d in subdirs if d != '_base')
     return found
 
 

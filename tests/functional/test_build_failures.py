@@ -1,0 +1,159 @@
+"""A failure at each task of the build flow reverts everything.
+
+Each case provokes a real cause at a known point (through a listener on a
+task transition, never a sleep) and checks that the instance is ERROR with
+a fault naming the task and the cause, that reverts ran in reverse order,
+and that libvirt domains, volume files, attachments, overlays and cache
+entries are exactly as before the build.
+"""
+
+import os
+import re
+
+import pytest
+
+from spawnflow.drivers.virt import guest_config
+from tests.functional import leaks
+from tests.functional import transitions
+
+VOLUME = 'source=blank,destination=volume,size=1,delete-on-termination=true'
+
+
+def _root_bdm(client, uuid):
+    return client.db.bdm_list(uuid)[0]
+
+
+def _uuid(client):
+    (instance,) = client.db.instance_list()
+    return instance['uuid']
+
+
+def _conflicting_domain(client):
+    """Define another domain that takes the instance's domain name."""
+    uuid = _uuid(client)
+    xml = ('<domain type="kvm"><name>%s</name><memory unit="MiB">64'
+           '</memory><os><type>hvm</type></os></domain>'
+           % guest_config.domain_name(uuid))
+    client.services.virt.conn.defineXML(xml)
+
+
+def _remove_volume_file(client):
+    volume = client.services.volume.find(_uuid(client), 1)
+    os.unlink(volume['path'])
+
+
+def _delete_volume(client):
+    client.services.volume.delete(
+        client.services.volume.find(_uuid(client), 1)['id'])
+
+
+def _block_instance_dir(client):
+    path = client.services.instance_dir(_uuid(client))
+    with open(path, 'w') as blocker:
+        blocker.write('not a directory')
+
+
+def _unsupported_connection(client):
+    client.db.bdm_update(_uuid(client), 0, {'connection_info': {
+        'driver_volume_type': 'rbd', 'data': {}}})
+
+
+def _undefine(client):
+    client.services.virt.undefine(_uuid(client))
+
+
+def _power_off(client):
+    client.services.virt.destroy(_uuid(client))
+
+
+# (failing task, transition that provokes it, action, expected cause)
+CASES = {
+    'claim-resources': (None, None, None, 'cannot fit'),
+    'create-volume-1': ('mark-building', 'SUCCESS',
+                        lambda c: c.services.volume.snapshot_delete(
+                            c.test_snapshot['id']),
+                        'Snapshot .* could not be found'),
+    'wait-volume-available-1': ('create-volume-1', 'SUCCESS',
+                                _remove_volume_file,
+                                'did not finish being created.*status is '
+                                'error'),
+    'attach-volume-1': ('wait-volume-available-1', 'SUCCESS', _delete_volume,
+                        'Volume .* could not be found'),
+    'fetch-image': ('task-state-spawning', 'SUCCESS',
+                    lambda c: c.services.image.delete(c.test_image['id']),
+                    'Image .* could not be found'),
+    'create-root-disk': ('fetch-image', 'SUCCESS', _block_instance_dir,
+                         'File exists|Not a directory'),
+    'build-guest-config': ('create-root-disk', 'SUCCESS',
+                           _unsupported_connection,
+                           "unsupported driver_volume_type 'rbd'"),
+    'define-domain': ('build-guest-config', 'SUCCESS', _conflicting_domain,
+                      'libvirt refused the domain: .*already exists'),
+    'start-domain': ('define-domain', 'SUCCESS', _undefine,
+                     'is not defined'),
+    'wait-for-running': ('start-domain', 'SUCCESS', _power_off,
+                         'is shutoff instead of running'),
+}
+
+
+@pytest.fixture
+def snapshot_source(client):
+    """A snapshot the snapshot->volume mapping starts from."""
+    volume = client.services.volume.create('src', 1, {})
+    snapshot = client.services.volume.snapshot_create(volume['id'], 'snap')
+    client.test_snapshot = snapshot
+    return snapshot
+
+
+@pytest.mark.parametrize('failing_task', sorted(CASES))
+def test_failure_reverts_everything(client, image, snapshot_source,
+                                    failing_task):
+    client.test_image = image
+    trigger, state, action, cause = CASES[failing_task]
+    if trigger:
+        transitions.at(client, trigger, state, lambda: action(client))
+    flavor = {'vcpus': 1000, 'ram': 512, 'disk': 1} if (
+        failing_task == 'claim-resources') else {'flavor': 'm1.tiny'}
+    before = leaks.snapshot(client)
+
+    server = client.build(
+        'doomed', image=image['id'], block_devices=[
+            'source=snapshot,destination=volume,delete-on-termination=true,'
+            'uuid=%s' % snapshot_source['id'], VOLUME], **flavor)
+
+    assert server['vm_state'] == 'error'
+    assert server['task_state'] is None
+    assert server['host'] is None  # claim released
+    assert server['fault']['message'].startswith(failing_task + ' failed: ')
+    assert re.search(cause, server['fault']['message']), server['fault']
+    if failing_task == 'create-root-disk':
+        # The test's own obstacle, not something the build made.
+        os.unlink(client.services.instance_dir(server['uuid']))
+    if failing_task == 'create-volume-1':
+        # The test deleted the snapshot to make the volume impossible.
+        before['volume_files'] -= {'snapshots/%s.%s' % (
+            snapshot_source['id'], ext) for ext in ('json', 'qcow2')}
+    assert leaks.snapshot(client) == before
+    for bdm in server['block_devices']:
+        assert bdm['attachment_id'] is None
+        assert bdm['connection_info'] is None
+    _assert_reverted_in_reverse_order(client, server['uuid'], failing_task)
+
+
+def _assert_reverted_in_reverse_order(client, uuid, failing_task):
+    (action,) = client.actions(uuid)
+    events = action['events']
+    executed = [e['event'] for e in events
+                if not e['event'].startswith('revert-')]
+    reverted = [e['event'][len('revert-'):] for e in events
+                if e['event'].startswith('revert-')]
+    assert failing_task in executed
+    assert {e['event']: e['result'] for e in events}[failing_task] == 'Error'
+    assert sorted(reverted) == sorted(executed), events
+    assert all(e['result'] == 'Reverted' for e in events
+               if e['event'].startswith('revert-'))
+    # Tasks of the linear part run one after another; their reverts must
+    # come in exactly the opposite order.
+    linear = [name for name in executed if not name[-1].isdigit()]
+    assert [n for n in reverted if n in linear] == linear[::-1]
+    assert action['message'].startswith('Error: ')

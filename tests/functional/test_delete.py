@@ -1,0 +1,74 @@
+"""``delete`` tears an instance down and keeps what the user keeps."""
+
+import pytest
+
+from spawnflow import exception
+from tests.functional import leaks
+
+
+def test_delete_leaves_nothing_behind(client, image):
+    before = leaks.snapshot(client)
+    server = client.build('gone', flavor='m1.tiny', image=image['id'],
+                          block_devices=[
+                              'source=blank,destination=volume,size=1,'
+                              'delete-on-termination=true',
+                              'source=image,destination=volume,size=1,'
+                              'delete-on-termination=true,uuid=%s'
+                              % image['id']])
+    assert server['vm_state'] == 'active'
+    assert leaks.snapshot(client) != before
+
+    client.delete(server['uuid'])
+
+    with pytest.raises(exception.InstanceNotFound):
+        client.show(server['uuid'])
+    deleted = client.show(server['uuid'], read_deleted=True)
+    assert deleted['vm_state'] == 'deleted' and deleted['host'] is None
+    after = leaks.snapshot(client)
+    # The image cache keeps its base for the next build, as in Nova.
+    cached = {'_base/' + p.rsplit('/', 1)[1]
+              for p in (e['path'] for e in client.services.image_cache.list())}
+    assert after['instance_files'] == before['instance_files'] | cached
+    assert {k: v for k, v in after.items() if k != 'instance_files'} == {
+        k: v for k, v in before.items() if k != 'instance_files'}
+    assert [a['action'] for a in client.actions(server['uuid'])] == [
+        'create', 'delete']
+
+
+def test_delete_keeps_volumes_without_delete_on_termination(client, image):
+    existing = client.services.volume.create('data', 1, {})
+    server = client.build('keeper', flavor='m1.tiny', image=image['id'],
+                          block_devices=[
+                              'source=blank,destination=volume,size=1',
+                              'source=volume,destination=volume,uuid=%s'
+                              % existing['id'],
+                              'source=blank,destination=volume,size=1,'
+                              'delete-on-termination=true'])
+    bdms = server['block_devices']
+
+    client.delete(server['uuid'])
+
+    assert client.services.virt.state(server['uuid']) is None
+    kept = [client.services.volume.get(bdms[i]['volume_id']) for i in (1, 2)]
+    for volume in kept:
+        assert volume['status'] == 'available'
+        assert volume['attachments'] == []
+    assert kept[1]['id'] == existing['id']
+    with pytest.raises(exception.VolumeNotFound):
+        client.services.volume.get(bdms[3]['volume_id'])
+    remaining = {v['id'] for v in client.services.volume.list()}
+    assert remaining == {existing['id'], bdms[1]['volume_id']}
+
+
+def test_delete_of_errored_build_cleans_up(client, image):
+    """An ERROR instance (failed build) deletes like any other."""
+    server = client.build('err', vcpus=1000, ram=64, disk=1,
+                          image=image['id'])
+    assert server['vm_state'] == 'error'
+    client.delete(server['uuid'])
+    assert client.list() == []
+
+
+def test_delete_unknown_instance(client):
+    with pytest.raises(exception.InstanceNotFound):
+        client.delete('00000000-0000-0000-0000-000000000000')

@@ -1,0 +1,121 @@
+"""Domain XML from guest_config: escaping, tagging and disk types."""
+
+from xml.etree import ElementTree
+
+import pytest
+
+from spawnflow.drivers.virt import guest_config
+from spawnflow import exception
+
+UUID = '3f1c2d4e-5a6b-4c7d-8e9f-0a1b2c3d4e5f'
+NS = {'spawnflow': guest_config.METADATA_NAMESPACE}
+
+
+def _instance(name='web-1'):
+    return {'uuid': UUID, 'display_name': name, 'flavor_name': 'm1.tiny',
+            'vcpus': 1, 'memory_mb': 512, 'root_gb': 1}
+
+
+def _file_disk(device_name='vda', boot_index=0, path='/srv/disk'):
+    return {'device_name': device_name, 'boot_index': boot_index,
+            'serial': None,
+            'connection_info': {'driver_volume_type': 'file',
+                                'data': {'device_path': path,
+                                         'format': 'qcow2'}}}
+
+
+@pytest.mark.parametrize('name', [
+    'a<b & "c" \'d\'',
+    '</title><script>alert(1)</script>',
+    '&amp; ]]> <!-- -->',
+    "'\"<&>\"'",
+])
+def test_markup_in_name_round_trips(name):
+    xml = guest_config.build(_instance(name), [_file_disk()], 'kvm')
+    root = ElementTree.fromstring(xml)
+    assert root.findtext('title') == name
+    assert root.findtext('metadata/spawnflow:instance/spawnflow:name',
+                         namespaces=NS) == name
+    # Nothing the name holds became markup.
+    assert [child.tag for child in root.find('title')] == []
+    assert root.findall('.//script') == []
+
+
+def test_domain_identity_and_flavor():
+    xml = guest_config.build(_instance(), [_file_disk()], 'qemu')
+    root = ElementTree.fromstring(xml)
+    assert root.get('type') == 'qemu'
+    assert root.findtext('name') == 'instance-%s' % UUID
+    assert root.findtext('uuid') == UUID
+    assert root.find('memory').attrib == {'unit': 'MiB'}
+    assert root.findtext('memory') == '512'
+    assert root.findtext('vcpu') == '1'
+    flavor = root.find('metadata/spawnflow:instance/spawnflow:flavor',
+                       namespaces=NS)
+    assert flavor.attrib == {'name': 'm1.tiny', 'vcpus': '1',
+                             'memory_mb': '512', 'root_gb': '1'}
+
+
+def test_instance_uuid_from_own_xml():
+    xml = guest_config.build(_instance('<&"\'>'), [_file_disk()], 'kvm')
+    assert guest_config.instance_uuid_from_xml(xml) == UUID
+
+
+def test_foreign_domain_returns_none():
+    xml = ('<domain type="kvm"><name>other</name>'
+           '<uuid>%s</uuid><title>not ours</title>'
+           '<metadata><app:x xmlns:app="https://example.org/app"/>'
+           '</metadata></domain>' % UUID)
+    assert guest_config.instance_uuid_from_xml(xml) is None
+
+
+def test_domain_without_metadata_returns_none():
+    xml = '<domain type="test"><name>test</name></domain>'
+    assert guest_config.instance_uuid_from_xml(xml) is None
+
+
+def test_disks_sorted_by_device_with_boot_order():
+    disks = [_file_disk('vdb', None, '/srv/data'),
+             _file_disk('vda', 0, '/srv/root')]
+    disks[0]['serial'] = 'vol-1'
+    root = ElementTree.fromstring(
+        guest_config.build(_instance(), disks, 'kvm'))
+    found = [(d.find('target').get('dev'), d.find('source').get('file'),
+              d.find('boot').get('order') if d.find('boot') is not None
+              else None, d.findtext('serial'))
+             for d in root.findall('devices/disk')]
+    assert found == [('vda', '/srv/root', '1', None),
+                     ('vdb', '/srv/data', None, 'vol-1')]
+
+
+def test_iscsi_disk_is_a_block_device():
+    disk = {'device_name': 'vdb', 'boot_index': None, 'serial': 'v',
+            'connection_info': {'driver_volume_type': 'iscsi', 'data': {
+                'target_portal': '127.0.0.1:3260',
+                'target_iqn': 'iqn.2010-10.org.openstack:volume-v',
+                'target_lun': 1}}}
+    root = ElementTree.fromstring(
+        guest_config.build(_instance(), [disk], 'kvm'))
+    element = root.find('devices/disk')
+    assert element.get('type') == 'block'
+    assert element.find('source').get('dev') == (
+        '/dev/disk/by-path/ip-127.0.0.1:3260-iscsi-'
+        'iqn.2010-10.org.openstack:volume-v-lun-1')
+
+
+@pytest.mark.parametrize('volume_type', ['rbd', 'nfs', None])
+def test_unsupported_volume_type_raises(volume_type):
+    disk = _file_disk('vdc', None)
+    disk['connection_info']['driver_volume_type'] = volume_type
+    with pytest.raises(exception.VirtError,
+                       match="Cannot attach vdc: unsupported "
+                             "driver_volume_type %r" % volume_type):
+        guest_config.build(_instance(), [_file_disk(), disk], 'kvm')
+
+
+def test_console_log_serial():
+    root = ElementTree.fromstring(guest_config.build(
+        _instance(), [_file_disk()], 'kvm', console_log='/srv/console.log'))
+    serial = root.find('devices/serial')
+    assert serial.get('type') == 'file'
+    assert serial.find('source').get('path') == '/srv/console.log'

@@ -1,0 +1,361 @@
+"""Validation rules of spawnflow.objects: pure logic, no services."""
+
+import pytest
+
+from spawnflow import exception
+from spawnflow import objects
+
+IMAGE = '5f8c3b2a-0a4e-4d0e-9d5e-1f2a3b4c5d6e'
+VOLUME = '0b8d1d3c-7d7c-4c5e-8a1e-9c0d1e2f3a4b'
+
+
+def _bdm(spec):
+    return objects.BlockDeviceMapping.parse(spec)
+
+
+def _request(image_ref=None, bdms=(), name='vm', flavor='m1.tiny'):
+    return objects.BuildRequest(
+        name=name, flavor=objects.Flavor.named(flavor), image_ref=image_ref,
+        block_device_mappings=[_bdm(s) for s in bdms])
+
+
+# BlockDeviceMapping.parse ----------------------------------------------
+
+
+def test_parse_blank_volume_all_keys():
+    bdm = _bdm('source=blank,destination=volume,size=2,boot-index=1,'
+               'delete-on-termination=true')
+    assert bdm == objects.BlockDeviceMapping(
+        source_type='blank', destination_type='volume', uuid=None,
+        volume_size=2, boot_index=1, delete_on_termination=True,
+        device_name=None)
+
+
+def test_parse_accepts_underscore_keys_and_spaces():
+    bdm = _bdm(' source = volume , destination=volume, uuid=%s ,'
+               'boot_index=0,delete_on_termination=no,' % VOLUME)
+    assert (bdm.source_type, bdm.destination_type) == ('volume', 'volume')
+    assert bdm.uuid == VOLUME
+    assert bdm.boot_index == 0
+    assert bdm.delete_on_termination is False
+    assert bdm.volume_size is None
+
+
+def test_parse_image_local_defaults():
+    bdm = _bdm('source=image,destination=local,boot-index=0,uuid=%s'
+               % IMAGE)
+    assert bdm.uuid == IMAGE
+    assert bdm.volume_size is None
+    assert bdm.delete_on_termination is False
+
+
+@pytest.mark.parametrize('spec, message', [
+    ('source=blank,destination=volume,size=1,colour=red',
+     "Invalid block device item 'colour=red'"),
+    ('source=blank,destination=volume,size', "Invalid block device item "
+                                             "'size'"),
+    ('source=blank,destination=volume,SIZE=1', "'SIZE=1'"),
+    ('destination=volume,size=1', 'needs source= and destination='),
+    ('source=blank,size=1', 'needs source= and destination='),
+    ('', 'needs source= and destination='),
+])
+def test_parse_refuses_malformed_specs(spec, message):
+    with pytest.raises(exception.InvalidRequest, match=message):
+        _bdm(spec)
+
+
+@pytest.mark.parametrize('size, message', [
+    ('0', 'must be a positive integer, not 0'),
+    ('-1', 'must be a positive integer, not -1'),
+    ('abc', "must be an integer, not 'abc'"),
+    ('1.5', "must be an integer, not '1.5'"),
+])
+def test_parse_refuses_bad_sizes(size, message):
+    with pytest.raises(exception.InvalidRequest,
+                       match='Block device size ' + message):
+        _bdm('source=blank,destination=volume,size=%s' % size)
+
+
+@pytest.mark.parametrize('value, expected', [
+    ('0', 0), ('3', 3), (' 2 ', 2), ('', None),
+    # Negative boot indexes mean "not bootable", as in Nova.
+    ('-1', None),
+])
+def test_parse_boot_index(value, expected):
+    spec = 'source=blank,destination=volume,size=1,boot-index=%s' % value
+    assert _bdm(spec).boot_index == expected
+
+
+@pytest.mark.parametrize('value', ['first', '1.0', '0x1'])
+def test_parse_refuses_non_integer_boot_index(value):
+    with pytest.raises(exception.InvalidRequest,
+                       match="Boot index must be an integer, not '%s'"
+                       % value):
+        _bdm('source=blank,destination=volume,size=1,boot-index=%s'
+             % value)
+
+
+@pytest.mark.parametrize('value, expected', [
+    ('true', True), ('True', True), ('yes', True), ('1', True),
+    ('on', True), ('false', False), ('FALSE', False), ('no', False),
+    ('0', False), ('off', False),
+])
+def test_parse_delete_on_termination(value, expected):
+    bdm = _bdm('source=blank,destination=volume,size=1,'
+               'delete-on-termination=%s' % value)
+    assert bdm.delete_on_termination is expected
+
+
+@pytest.mark.parametrize('value', ['maybe', '2', 'ture', ''])
+def test_parse_refuses_garbage_delete_on_termination(value):
+    with pytest.raises(exception.InvalidRequest,
+                       match='delete-on-termination must be true or false'):
+        _bdm('source=blank,destination=volume,size=1,'
+             'delete-on-termination=%s' % value)
+
+
+@pytest.mark.parametrize('spec, message', [
+    ('source=disk,destination=volume,size=1', 'source must be one of'),
+    ('source=blank,destination=cloud,size=1', 'destination must be one of'),
+    ('source=blank,destination=local', 'blank->local is not supported'),
+    ('source=blank,destination=volume', 'needs size= in GiB'),
+    ('source=image,destination=volume,uuid=%s' % IMAGE,
+     'needs size= in GiB'),
+    ('source=blank,destination=volume,size=1,uuid=%s' % VOLUME,
+     'takes no uuid'),
+    ('source=snapshot,destination=volume', 'needs uuid= naming the '
+                                           'snapshot'),
+    ('source=volume,destination=volume', 'needs uuid= naming the volume'),
+    ('source=image,destination=local,boot-index=0,size=1,uuid=%s' % IMAGE,
+     'size= is not accepted'),
+    ('source=image,destination=local,uuid=%s' % IMAGE,
+     'must have boot index 0'),
+])
+def test_parse_refuses_invalid_mappings(spec, message):
+    with pytest.raises(exception.InvalidRequest, match=message):
+        _bdm(spec)
+
+
+def test_to_dict_round_trips():
+    bdm = _bdm('source=blank,destination=volume,size=3,boot-index=2')
+    assert objects.BlockDeviceMapping.from_dict(bdm.to_dict()) == bdm
+
+
+# BuildRequest ----------------------------------------------------------
+
+
+def test_image_ref_implies_local_root_disk():
+    request = _request(image_ref=IMAGE)
+    [root] = request.block_device_mappings
+    assert (root.source_type, root.destination_type) == ('image', 'local')
+    assert root.uuid == IMAGE
+    assert root.boot_index == 0
+    assert root.device_name == 'vda'
+    assert request.image_ids() == [IMAGE]
+
+
+def test_image_ref_fills_uuid_of_explicit_image_local_disk():
+    request = objects.BuildRequest(
+        name='vm', flavor=objects.Flavor.named('m1.tiny'), image_ref=IMAGE,
+        block_device_mappings=[objects.BlockDeviceMapping(
+            'image', 'local', boot_index=0)])
+    [root] = request.block_device_mappings
+    assert root.uuid == IMAGE
+
+
+def test_image_local_without_any_image_is_refused():
+    with pytest.raises(exception.InvalidRequest,
+                       match='image->local block device needs an image'):
+        objects.BuildRequest(
+            name='vm', flavor=objects.Flavor.named('m1.tiny'),
+            block_device_mappings=[objects.BlockDeviceMapping(
+                'image', 'local', boot_index=0)])
+
+
+def test_no_implied_root_disk_when_a_mapping_boots():
+    request = _request(image_ref=IMAGE, bdms=[
+        'source=blank,destination=volume,size=1,boot-index=0'])
+    assert [(b.source_type, b.destination_type)
+            for b in request.block_device_mappings] == [('blank', 'volume')]
+
+
+def test_device_names_follow_boot_order_then_request_order():
+    request = _request(image_ref=IMAGE, bdms=[
+        'source=blank,destination=volume,size=1',
+        'source=blank,destination=volume,size=2,boot-index=2',
+        'source=blank,destination=volume,size=3,boot-index=1',
+        'source=blank,destination=volume,size=4,boot-index=-1',
+    ])
+    names = {(b.source_type, b.volume_size): b.device_name
+             for b in request.block_device_mappings}
+    assert names == {('image', None): 'vda', ('blank', 3): 'vdb',
+                     ('blank', 2): 'vdc', ('blank', 1): 'vdd',
+                     ('blank', 4): 'vde'}
+    # The implied root disk comes first in the list too.
+    assert request.block_device_mappings[0].source_type == 'image'
+
+
+def test_boot_from_volume_without_image():
+    request = _request(bdms=[
+        'source=volume,destination=volume,uuid=%s,boot-index=0' % VOLUME])
+    assert request.block_device_mappings[0].device_name == 'vda'
+    assert request.image_ids() == []
+
+
+def test_duplicate_boot_indexes_refused():
+    with pytest.raises(exception.InvalidRequest,
+                       match=r'^Duplicate boot index 0\.$'):
+        _request(bdms=['source=blank,destination=volume,size=1,'
+                       'boot-index=0'] * 2)
+
+
+def test_duplicate_boot_index_with_implied_root_disk_refused():
+    with pytest.raises(exception.InvalidRequest,
+                       match=r'^Duplicate boot index 1\.$'):
+        _request(image_ref=IMAGE, bdms=[
+            'source=blank,destination=volume,size=1,boot-index=1'] * 2)
+
+
+@pytest.mark.parametrize('indexes, shown', [
+    ((1,), '1'), ((0, 2), '0, 2'), ((2, 0, 3), '0, 2, 3'),
+])
+def test_non_sequential_boot_indexes_refused(indexes, shown):
+    specs = ['source=blank,destination=volume,size=1,boot-index=%d' % i
+             for i in indexes]
+    with pytest.raises(exception.InvalidRequest,
+                       match='Boot indexes must be sequential from 0, got '
+                             + shown):
+        _request(bdms=specs)
+
+
+def test_nothing_bootable_refused():
+    with pytest.raises(exception.InvalidRequest, match='Nothing to boot'):
+        _request()
+
+
+def test_bootable_index_must_start_at_zero():
+    with pytest.raises(exception.InvalidRequest,
+                       match='sequential from 0, got 1'):
+        _request(bdms=['source=blank,destination=volume,size=1,'
+                       'boot-index=1'])
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    'product bug: BuildRequest.validate accepts block devices none of '
+    'which has a boot index (no image): the build goes ACTIVE with '
+    'nothing to boot from; Nova refuses this (InvalidBDMBootSequence)'))
+@pytest.mark.parametrize('boot_index', ['', '-1'])
+def test_no_bootable_device_refused(boot_index):
+    try:
+        _request(bdms=['source=blank,destination=volume,size=1,'
+                       'boot-index=%s' % boot_index])
+    except exception.InvalidRequest as error:
+        assert 'Nothing to boot from' in str(error)
+    else:
+        raise AssertionError('a request with nothing bootable was '
+                             'accepted')
+
+
+def test_two_local_disks_refused():
+    # Both need boot index 0, so the duplicate check may fire first.
+    with pytest.raises(exception.InvalidRequest,
+                       match='^(At most one image->local block device|'
+                             'Duplicate boot index 0)'):
+        objects.BuildRequest(
+            name='vm', flavor=objects.Flavor.named('m1.tiny'),
+            image_ref=IMAGE, block_device_mappings=[
+                objects.BlockDeviceMapping('image', 'local', uuid=IMAGE,
+                                           boot_index=0),
+                objects.BlockDeviceMapping('image', 'local', uuid=IMAGE,
+                                           boot_index=0)])
+
+
+def test_more_devices_than_letters_refused():
+    specs = ['source=blank,destination=volume,size=1'] * 26
+    with pytest.raises(exception.InvalidRequest,
+                       match='At most 26 block devices'):
+        _request(image_ref=IMAGE, bdms=specs)
+
+
+def test_name_is_validated_by_build_request():
+    with pytest.raises(exception.InvalidRequest, match='must not be empty'):
+        _request(image_ref=IMAGE, name=' ')
+
+
+# Flavor ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize('name, shape', sorted(
+    objects.DEFAULT_FLAVORS.items()))
+def test_named_flavors(name, shape):
+    flavor = objects.Flavor.named(name)
+    assert (flavor.name, flavor.vcpus, flavor.memory_mb,
+            flavor.root_gb) == (name,) + shape
+
+
+def test_m1_tiny_matches_nova():
+    assert objects.Flavor.named('m1.tiny').to_dict() == {
+        'name': 'm1.tiny', 'vcpus': 1, 'memory_mb': 512, 'root_gb': 1}
+
+
+@pytest.mark.parametrize('name', ['m1.huge', 'M1.TINY', '', 'tiny'])
+def test_unknown_flavor(name):
+    with pytest.raises(exception.FlavorNotFound,
+                       match='Flavor %s could not be found' % name):
+        objects.Flavor.named(name)
+
+
+def test_custom_flavor_converts_strings():
+    flavor = objects.Flavor('custom', '2', ' 1024 ', 10)
+    assert (flavor.vcpus, flavor.memory_mb, flavor.root_gb) == (2, 1024, 10)
+
+
+@pytest.mark.parametrize('field, what', [
+    ('vcpus', 'vcpus'), ('memory_mb', 'ram'), ('root_gb', 'disk')])
+@pytest.mark.parametrize('value', [0, -1, '0', '-5'])
+def test_flavor_refuses_non_positive(field, what, value):
+    values = {'vcpus': 1, 'memory_mb': 512, 'root_gb': 1, field: value}
+    with pytest.raises(exception.InvalidRequest,
+                       match='^%s must be a positive integer, not %s\\.$'
+                       % (what, value)):
+        objects.Flavor('custom', **values)
+
+
+@pytest.mark.parametrize('value', ['abc', '1.5', True, None])
+def test_flavor_refuses_non_integers(value):
+    with pytest.raises(exception.InvalidRequest,
+                       match='^vcpus must be an integer'):
+        objects.Flavor('custom', value, 512, 1)
+
+
+# validate_name ---------------------------------------------------------
+
+
+@pytest.mark.parametrize('name', ['', ' ', '\t', None])
+def test_empty_name_refused(name):
+    with pytest.raises(exception.InvalidRequest,
+                       match='Name must not be empty'):
+        objects.validate_name(name)
+
+
+def test_name_length_limit():
+    assert objects.validate_name('x' * 255) == 'x' * 255
+    with pytest.raises(exception.InvalidRequest,
+                       match='Name is 256 characters long; the limit is '
+                             '255'):
+        objects.validate_name('x' * 256)
+
+
+@pytest.mark.parametrize('char', ['\x00', '\n', '\r', '\x1b', '\x7f',
+                                  '\u200b'])
+def test_control_characters_refused(char):
+    with pytest.raises(exception.InvalidRequest,
+                       match='must not contain control characters'):
+        objects.validate_name('web%s1' % char)
+
+
+@pytest.mark.parametrize('name', [
+    '<script>', 'a & b', 'say "hi"', "it's", '<a href="x">&amp;</a>',
+    'caf\u00e9 \u2603', ']]>'])
+def test_markup_characters_accepted(name):
+    assert objects.validate_name(name) == name
