@@ -363,17 +363,8 @@ def home(tmp_path):
     return path, env
 
 
-def test_console_round_trip(config_file, tmp_path, home):
+def test_console_round_trip(cli, image_id, config_file, home):
     cwd, env = home
-    image_path = conftest.make_qcow2(tmp_path / 'img.qcow2')
-    sync = _subprocess('--config-file', config_file, 'db', 'sync',
-                       cwd=cwd, env=env)
-    assert sync.code == 0, sync.err
-    image = _subprocess('--config-file', config_file, 'image', 'create',
-                        'img', '--file', image_path, '--disk-format',
-                        'qcow2', '-f', 'value', '-c', 'id', cwd=cwd, env=env)
-    assert image.code == 0, image.err
-    image_id = image.out.strip()
     server = _subprocess('--config-file', config_file, 'server', 'create',
                          '--flavor', 'm1.tiny', '--image', image_id,
                          '--block-device',
@@ -404,6 +395,8 @@ def test_console_round_trip(config_file, tmp_path, home):
     state = os.path.join(os.path.dirname(config_file), 'state')
     assert {f for f in _tree(os.path.join(state, 'volumes'))
             if not f.startswith('locks')} == set()
+    assert {f for f in _tree(os.path.join(state, 'instances'))
+            if not f.startswith(('locks', '_base'))} == set()
     assert _tree(cwd) == set()
 
 
