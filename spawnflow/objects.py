@@ -72,10 +72,11 @@ def validate_name(name):
             'Name is %d characters long; the limit is %d.'
             % (len(name), MAX_NAME_LENGTH))
     for char in name:
-        if unicodedata.category(char).startswith('C'):
+        category = unicodedata.category(char)
+        if category.startswith('C') or category in ('Zl', 'Zp'):
             raise exception.InvalidRequest(
-                'Name must not contain control characters (found %r).'
-                % char)
+                'Name must not contain control characters or line breaks '
+                '(found %r).' % char)
     return name
 
 
@@ -246,13 +247,13 @@ class BuildRequest:
 
     def validate(self):
         bdms = self.block_device_mappings
-        if not bdms:
-            raise exception.InvalidRequest(
-                'Nothing to boot from: give an image or a block device with '
-                'boot index 0.')
         for bdm in bdms:
             bdm.validate()
         indexes = [b.boot_index for b in bdms if b.boot_index is not None]
+        if 0 not in indexes:
+            raise exception.InvalidRequest(
+                'Nothing to boot from: give an image or a block device with '
+                'boot index 0.')
         duplicates = sorted({i for i in indexes if indexes.count(i) > 1})
         if duplicates:
             raise exception.InvalidRequest(
@@ -261,10 +262,6 @@ class BuildRequest:
             raise exception.InvalidRequest(
                 'Boot indexes must be sequential from 0, got %s.'
                 % ', '.join(map(str, sorted(indexes))))
-        local = [b for b in bdms if b.destination_type == 'local']
-        if len(local) > 1:
-            raise exception.InvalidRequest(
-                'At most one image->local block device is allowed.')
 
     def _assign_device_names(self):
         order = sorted(range(len(self.block_device_mappings)),

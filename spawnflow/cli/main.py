@@ -5,11 +5,12 @@ import sys
 
 from cliff import app
 from cliff import commandmanager
-from oslo_config import cfg
 
 import spawnflow
 from spawnflow import api
-from spawnflow import exception
+
+
+_added_handlers = []
 
 
 class SpawnflowApp(app.App):
@@ -34,8 +35,18 @@ class SpawnflowApp(app.App):
         return parser
 
     def configure_logging(self):
-        """Warnings only by default (as OpenStackClient); -v adds info."""
+        """Warnings only by default (as OpenStackClient); -v adds info.
+
+        cliff adds its handlers to the root logger on every run; the ones an
+        earlier run in this process added are removed first, so an
+        embedding service calling main() repeatedly logs each line once.
+        """
+        root = logging.getLogger()
+        for handler in _added_handlers:
+            root.removeHandler(handler)
+        before = set(root.handlers)
         super().configure_logging()
+        _added_handlers[:] = [h for h in root.handlers if h not in before]
         if self.options.verbose_level <= 1:
             for handler in logging.getLogger().handlers:
                 if handler.level < logging.WARNING:
@@ -53,12 +64,9 @@ class SpawnflowApp(app.App):
 
 
 def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
-    try:
-        return SpawnflowApp().run(argv)
-    except (exception.SpawnflowError, cfg.Error) as error:
-        sys.stderr.write('Error: %s\n' % error)
-        return 1
+    """Run one command; cliff prints a failing command's error and returns 1.
+    """
+    return SpawnflowApp().run(sys.argv[1:] if argv is None else argv)
 
 
 if __name__ == '__main__':

@@ -19,8 +19,11 @@ _ANY = object()
 def create_engine(url, busy_timeout=30):
     """Create the engine every spawnflow component in a process shares.
 
-    SQLite files run in WAL mode with a busy timeout, so the parallel
-    engine's threads and other processes can write without failing at once.
+    SQLite files run in WAL mode, and every transaction starts with BEGIN
+    IMMEDIATE: it waits (up to the busy timeout) for the write lock up
+    front. A deferred transaction that reads and then writes would instead
+    fail at once with "database is locked" when another thread or process
+    wrote in between, which the parallel engine's threads make likely.
     """
     sa_url = sa.engine.make_url(url)
     if sa_url.get_backend_name() != 'sqlite':
@@ -32,11 +35,17 @@ def create_engine(url, busy_timeout=30):
 
     @sa.event.listens_for(engine, 'connect')
     def _set_sqlite_pragmas(dbapi_conn, _record):
+        # Let SQLAlchemy, not pysqlite, decide where transactions begin.
+        dbapi_conn.isolation_level = None
         cursor = dbapi_conn.cursor()
         cursor.execute('PRAGMA journal_mode=WAL')
         cursor.execute('PRAGMA synchronous=NORMAL')
         cursor.execute('PRAGMA foreign_keys=ON')
         cursor.close()
+
+    @sa.event.listens_for(engine, 'begin')
+    def _begin_immediate(conn):
+        conn.exec_driver_sql('BEGIN IMMEDIATE')
 
     return engine
 

@@ -66,33 +66,46 @@ def _power_off(client):
     client.services.virt.destroy(_uuid(client))
 
 
-# (failing task, transition that provokes it, action, expected cause)
+def _corrupt_image(client):
+    with open(client.services.image.path_of(client.test_image['id']),
+              'r+b') as data:
+        data.seek(4096)
+        data.write(b'corrupted')
+
+
+# case: (failing task, transition that provokes it, action, expected cause)
 CASES = {
-    'claim-resources': (None, None, None, 'cannot fit'),
-    'create-volume-1': ('mark-building', 'SUCCESS',
-                        lambda c: c.services.volume.snapshot_delete(
-                            c.test_snapshot['id']),
-                        'Snapshot .* could not be found'),
-    'wait-volume-available-1': ('create-volume-1', 'SUCCESS',
-                                _remove_volume_file,
-                                'did not finish being created.*status is '
-                                'error'),
-    'attach-volume-1': ('wait-volume-available-1', 'SUCCESS', _delete_volume,
-                        'Volume .* could not be found'),
-    'fetch-image': ('task-state-spawning', 'SUCCESS',
-                    lambda c: c.services.image.delete(c.test_image['id']),
-                    'Image .* could not be found'),
-    'create-root-disk': ('fetch-image', 'SUCCESS', _block_instance_dir,
-                         'File exists|Not a directory'),
-    'build-guest-config': ('create-root-disk', 'SUCCESS',
-                           _unsupported_connection,
+    'claim-resources': ('claim-resources', None, None, None, 'cannot fit'),
+    'create-volume': ('create-volume-1', 'mark-building', 'SUCCESS',
+                      lambda c: c.services.volume.snapshot_delete(
+                          c.test_snapshot['id']),
+                      'Snapshot .* could not be found'),
+    'wait-volume-available': ('wait-volume-available-1', 'create-volume-1',
+                              'SUCCESS', _remove_volume_file,
+                              'did not finish being created.*status is '
+                              'error'),
+    'attach-volume': ('attach-volume-1', 'wait-volume-available-1',
+                      'SUCCESS', _delete_volume,
+                      'Volume .* could not be found'),
+    'fetch-image-deleted': ('fetch-image', 'task-state-spawning', 'SUCCESS',
+                            lambda c: c.services.image.delete(
+                                c.test_image['id']),
+                            'Image .* could not be found'),
+    'fetch-image-corrupted': ('fetch-image', 'task-state-spawning',
+                              'SUCCESS', _corrupt_image,
+                              'failed checksum verification'),
+    'create-root-disk': ('create-root-disk', 'fetch-image', 'SUCCESS',
+                         _block_instance_dir, 'File exists|Not a directory'),
+    'build-guest-config': ('build-guest-config', 'create-root-disk',
+                           'SUCCESS', _unsupported_connection,
                            "unsupported driver_volume_type 'rbd'"),
-    'define-domain': ('build-guest-config', 'SUCCESS', _conflicting_domain,
+    'define-domain': ('define-domain', 'build-guest-config', 'SUCCESS',
+                      _conflicting_domain,
                       'libvirt refused the domain: .*already exists'),
-    'start-domain': ('define-domain', 'SUCCESS', _undefine,
+    'start-domain': ('start-domain', 'define-domain', 'SUCCESS', _undefine,
                      'is not defined'),
-    'wait-for-running': ('start-domain', 'SUCCESS', _power_off,
-                         'is shutoff instead of running'),
+    'wait-for-running': ('wait-for-running', 'start-domain', 'SUCCESS',
+                         _power_off, 'is shutoff instead of running'),
 }
 
 
@@ -105,11 +118,10 @@ def snapshot_source(client):
     return snapshot
 
 
-@pytest.mark.parametrize('failing_task', sorted(CASES))
-def test_failure_reverts_everything(client, image, snapshot_source,
-                                    failing_task):
+@pytest.mark.parametrize('case', sorted(CASES))
+def test_failure_reverts_everything(client, image, snapshot_source, case):
     client.test_image = image
-    trigger, state, action, cause = CASES[failing_task]
+    failing_task, trigger, state, action, cause = CASES[case]
     if trigger:
         transitions.at(client, trigger, state, lambda: action(client))
     flavor = {'vcpus': 1000, 'ram': 512, 'disk': 1} if (

@@ -11,6 +11,7 @@ import os
 import uuid as uuidlib
 
 from oslo_utils.imageutils import format_inspector
+from oslo_utils import uuidutils
 
 from spawnflow.drivers.image import base
 from spawnflow import exception
@@ -25,10 +26,13 @@ class LocalImageDriver(base.ImageDriver):
         self.path = conf.local_image.images_path
 
     def _data_path(self, image_id):
+        # Ids are uuids: anything else (a path, "../x") names no image.
+        if not uuidutils.is_uuid_like(image_id):
+            raise exception.ImageNotFound(image_id)
         return os.path.join(self.path, image_id)
 
     def _meta_path(self, image_id):
-        return os.path.join(self.path, image_id + '.json')
+        return self._data_path(image_id) + '.json'
 
     def create(self, name, file_path, disk_format):
         """Copy ``file_path`` into the store and return its metadata.

@@ -14,6 +14,7 @@ import uuid as uuidlib
 
 from oslo_concurrency import lockutils
 from oslo_concurrency import processutils
+from oslo_utils import uuidutils
 
 from spawnflow.drivers.volume import base
 from spawnflow import exception
@@ -43,10 +44,13 @@ class LocalVolumeDriver(base.VolumeDriver):
 
     # Records --------------------------------------------------------------
 
-    def _file(self, volume_id, suffix, directory=None):
-        return os.path.join(directory or self.path, volume_id + suffix)
+    def _file(self, resource_id, suffix, directory=None):
+        return os.path.join(directory or self.path, resource_id + suffix)
 
     def _read(self, volume_id):
+        # Ids are uuids: anything else (a path, "../x") names no volume.
+        if not uuidutils.is_uuid_like(volume_id):
+            raise exception.VolumeNotFound(volume_id)
         try:
             return fileutils.read_json(self._file(volume_id, '.json'))
         except FileNotFoundError:
@@ -220,6 +224,8 @@ class LocalVolumeDriver(base.VolumeDriver):
         return record
 
     def _snapshot(self, snapshot_id):
+        if not uuidutils.is_uuid_like(snapshot_id):
+            raise exception.SnapshotNotFound(snapshot_id)
         try:
             record = fileutils.read_json(
                 self._file(snapshot_id, '.json', self.snapshot_path))
@@ -234,6 +240,8 @@ class LocalVolumeDriver(base.VolumeDriver):
         return self._snapshot(snapshot_id)
 
     def snapshot_delete(self, snapshot_id):
+        if not uuidutils.is_uuid_like(snapshot_id):
+            raise exception.SnapshotNotFound(snapshot_id)
         fileutils.remove(self._file(snapshot_id, '.qcow2',
                                     self.snapshot_path))
         fileutils.remove(self._file(snapshot_id, '.json',
