@@ -8,6 +8,9 @@ import pytest
 
 from spawnflow import api
 from spawnflow import conf as spawnflow_conf
+from tests.fixtures import openstack as osf
+from tests.fixtures.postgresql import postgresql_server  # noqa: F401
+from tests.fixtures.postgresql import postgresql_url  # noqa: F401
 
 
 def write_config(path, state_path, connection=None, extra=''):
@@ -48,3 +51,37 @@ def image(client, tmp_path):
 def pytest_report_header(config):
     return 'qemu-img: %s' % (os.popen('qemu-img --version').readline()
                              .strip() or 'missing')
+
+
+# Real OpenStack services, started once per test run when first needed.
+
+def _serve(service):
+    """Run a fixture service; skip with the reason if it cannot be had."""
+    try:
+        with service:
+            yield service
+    except osf.ServiceUnavailable as exc:
+        pytest.skip(str(exc))
+
+
+@pytest.fixture(scope='session')
+def glance(tmp_path_factory):
+    yield from _serve(osf.Glance(osf.DEFAULT_VENV_ROOT / 'glance',
+                                 tmp_path_factory.mktemp('glance')))
+
+
+@pytest.fixture(scope='session')
+def rabbitmq(tmp_path_factory):
+    yield from _serve(osf.RabbitMQ(tmp_path_factory.mktemp('rabbitmq')))
+
+
+@pytest.fixture(scope='session')
+def cinder(rabbitmq, glance, postgresql_server,  # noqa: F811
+           tmp_path_factory):
+    """Cinder on PostgreSQL (its SQLite locks under parallel attaches)."""
+    with postgresql_server.database('cinder') as database_url:
+        yield from _serve(osf.Cinder(osf.DEFAULT_VENV_ROOT / 'cinder',
+                                     tmp_path_factory.mktemp('cinder'),
+                                     rabbitmq.transport_url,
+                                     glance_endpoint=glance.endpoint,
+                                     database_url=database_url))

@@ -7,13 +7,17 @@ spawnflow configurations (and tests can build one per test).
 
 from oslo_config import cfg
 
+from spawnflow.conf import cinder
 from spawnflow.conf import compute
 from spawnflow.conf import database
+from spawnflow.conf import glance
 from spawnflow.conf import image
 from spawnflow.conf import libvirt
+from spawnflow.conf import service_user
 from spawnflow.conf import volume
 
-_MODULES = (compute, database, image, libvirt, volume)
+_MODULES = (compute, database, image, libvirt, volume, cinder, glance,
+            service_user)
 
 
 def register_opts(conf):

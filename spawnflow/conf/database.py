@@ -2,7 +2,13 @@
 
 from oslo_config import cfg
 
-database_group = cfg.OptGroup('database', title='Database options')
+
+def _group():
+    # A new OptGroup per ConfigOpts: oslo.config copies groups shallowly,
+    # so options keystoneauth registers on one configuration would
+    # otherwise appear in every later one.
+    return cfg.OptGroup('database', title='Database options')
+
 
 database_opts = [
     cfg.StrOpt('connection',
@@ -17,9 +23,11 @@ database_opts = [
 
 
 def register_opts(conf):
+    database_group = _group()
     conf.register_group(database_group)
     conf.register_opts(database_opts, group=database_group)
 
 
 def list_opts():
+    database_group = _group()
     return {database_group: database_opts}

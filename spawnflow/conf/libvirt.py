@@ -2,7 +2,13 @@
 
 from oslo_config import cfg
 
-libvirt_group = cfg.OptGroup('libvirt', title='Libvirt options')
+
+def _group():
+    # A new OptGroup per ConfigOpts: oslo.config copies groups shallowly,
+    # so options keystoneauth registers on one configuration would
+    # otherwise appear in every later one.
+    return cfg.OptGroup('libvirt', title='Libvirt options')
+
 
 libvirt_opts = [
     cfg.StrOpt('connection_uri', default='test:///default',
@@ -19,9 +25,11 @@ libvirt_opts = [
 
 
 def register_opts(conf):
+    libvirt_group = _group()
     conf.register_group(libvirt_group)
     conf.register_opts(libvirt_opts, group=libvirt_group)
 
 
 def list_opts():
+    libvirt_group = _group()
     return {libvirt_group: libvirt_opts}

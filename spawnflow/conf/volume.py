@@ -2,7 +2,13 @@
 
 from oslo_config import cfg
 
-local_volume_group = cfg.OptGroup('local_volume', title='Local volume store')
+
+def _group():
+    # A new OptGroup per ConfigOpts: oslo.config copies groups shallowly,
+    # so options keystoneauth registers on one configuration would
+    # otherwise appear in every later one.
+    return cfg.OptGroup('local_volume', title='Local volume store')
+
 
 local_volume_opts = [
     cfg.StrOpt('volumes_path', default='$state_path/volumes',
@@ -12,9 +18,11 @@ local_volume_opts = [
 
 
 def register_opts(conf):
+    local_volume_group = _group()
     conf.register_group(local_volume_group)
     conf.register_opts(local_volume_opts, group=local_volume_group)
 
 
 def list_opts():
+    local_volume_group = _group()
     return {local_volume_group: local_volume_opts}

@@ -12,14 +12,12 @@ from spawnflow import exception
 from spawnflow import objects
 from spawnflow.persistence import migration
 from tests import conftest
-from tests.fixtures.postgresql import postgresql_server  # noqa: F401
-from tests.fixtures.postgresql import postgresql_url  # noqa: F401
 from tests.functional import leaks
 from tests.functional import test_migrations
 
 
 @pytest.fixture
-def pg_client(postgresql_url, tmp_path):  # noqa: F811
+def pg_client(postgresql_url, tmp_path):
     config = conftest.write_config(tmp_path / 'spawnflow.conf',
                                    tmp_path / 'state',
                                    connection=postgresql_url)

@@ -88,22 +88,23 @@ def test_disks_sorted_by_device_with_boot_order():
                      ('vdb', '/srv/data', None, 'vol-1')]
 
 
-def test_iscsi_disk_is_a_block_device():
+@pytest.mark.parametrize('path, disk_type, source_attr', [
+    ('/dev/null', 'block', 'dev'),
+    ('/srv/cinder/volumes/volume-v', 'file', 'file'),
+])
+def test_local_connection_is_a_block_device_or_a_file(path, disk_type,
+                                                      source_attr):
     disk = {'device_name': 'vdb', 'boot_index': None, 'serial': 'v',
-            'connection_info': {'driver_volume_type': 'iscsi', 'data': {
-                'target_portal': '127.0.0.1:3260',
-                'target_iqn': 'iqn.2010-10.org.openstack:volume-v',
-                'target_lun': 1}}}
+            'connection_info': {'driver_volume_type': 'local',
+                                'data': {'device_path': path}}}
     root = ElementTree.fromstring(
         guest_config.build(_instance(), [disk], 'kvm'))
     element = root.find('devices/disk')
-    assert element.get('type') == 'block'
-    assert element.find('source').get('dev') == (
-        '/dev/disk/by-path/ip-127.0.0.1:3260-iscsi-'
-        'iqn.2010-10.org.openstack:volume-v-lun-1')
+    assert element.get('type') == disk_type
+    assert element.find('source').get(source_attr) == path
 
 
-@pytest.mark.parametrize('volume_type', ['rbd', 'nfs', None])
+@pytest.mark.parametrize('volume_type', ['iscsi', 'rbd', 'nfs', None])
 def test_unsupported_volume_type_raises(volume_type):
     disk = _file_disk('vdc', None)
     disk['connection_info']['driver_volume_type'] = volume_type

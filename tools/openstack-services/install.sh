@@ -65,4 +65,4 @@ install_venv() {
 }
 
 install_venv glance 'glance==33.*' gunicorn
-install_venv cinder 'cinder==29.*' fixtures
+install_venv cinder 'cinder==29.*' fixtures psycopg2-binary

@@ -4,6 +4,7 @@ Names and other user text are set as element text, so ``<``, ``&`` and
 quotes are escaped by the XML library; nothing is pasted into a string.
 """
 
+import os
 from xml.etree import ElementTree
 
 from spawnflow import exception
@@ -28,22 +29,24 @@ def _disk_element(devices, disk):
     """Add one <disk> for a root disk or an attached volume.
 
     ``disk`` holds device_name and connection_info as saved on the block
-    device mapping (driver_volume_type ``file`` or ``iscsi``).
+    device mapping: driver_volume_type ``file`` (the local volume store) or
+    ``local`` (Cinder backends exported on this host). Types that need a
+    host-side connection first (iscsi, rbd, ...) are refused.
     """
     info = disk['connection_info']
     data = info.get('data', {})
     volume_type = info.get('driver_volume_type')
-    if volume_type == 'file':
-        element = _sub(devices, 'disk', type='file', device='disk')
-        _sub(element, 'driver', name='qemu', type=data.get('format', 'raw'))
-        _sub(element, 'source', file=data['device_path'])
-    elif volume_type == 'iscsi':
-        element = _sub(devices, 'disk', type='block', device='disk')
-        _sub(element, 'driver', name='qemu', type='raw', cache='none')
-        _sub(element, 'source', dev=data.get('device_path') or (
-            '/dev/disk/by-path/ip-%s-iscsi-%s-lun-%s'
-            % (data['target_portal'], data['target_iqn'],
-               data.get('target_lun', 0))))
+    if volume_type in ('file', 'local'):
+        path = data['device_path']
+        if os.path.realpath(path).startswith('/dev/'):
+            element = _sub(devices, 'disk', type='block', device='disk')
+            _sub(element, 'driver', name='qemu', type='raw', cache='none')
+            _sub(element, 'source', dev=path)
+        else:
+            element = _sub(devices, 'disk', type='file', device='disk')
+            _sub(element, 'driver', name='qemu',
+                 type=data.get('format', 'raw'))
+            _sub(element, 'source', file=path)
     else:
         raise exception.VirtError(
             'Cannot attach %s: unsupported driver_volume_type %r.'

@@ -57,3 +57,7 @@ class VolumeDriver(abc.ABC):
     @abc.abstractmethod
     def attachment_delete(self, attachment_id):
         """Detach; a no-op when the attachment is already gone."""
+
+    @abc.abstractmethod
+    def snapshot_get(self, snapshot_id):
+        """The snapshot; raises SnapshotNotFound."""

@@ -1,0 +1,47 @@
+"""[cinder]: the volume service, through keystoneauth1 (as Nova's [cinder]).
+
+Auth, session and adapter options are keystoneauth1's own, so any auth
+plugin works (password, application credential, Cinder's ``noauth``), and
+``endpoint_override`` points at a Cinder without a catalog.
+"""
+
+from keystoneauth1 import loading as ks_loading
+from oslo_config import cfg
+
+
+def _group():
+    # A new OptGroup per ConfigOpts: oslo.config copies groups shallowly,
+    # so options keystoneauth registers on one configuration would
+    # otherwise appear in every later one.
+    return cfg.OptGroup('cinder', title='Cinder (volume driver "cinder")')
+
+
+cinder_opts = [
+    cfg.StrOpt('api_version', default='3.44',
+               help='Block Storage API microversion; at least 3.44 (the '
+                    'attachments API with complete).'),
+]
+
+DEFAULT_SERVICE_TYPE = 'block-storage'
+
+
+def register_opts(conf):
+    cinder_group = _group()
+    conf.register_group(cinder_group)
+    conf.register_opts(cinder_opts, group=cinder_group)
+    ks_loading.register_session_conf_options(conf, cinder_group.name)
+    ks_loading.register_auth_conf_options(conf, cinder_group.name)
+    ks_loading.register_adapter_conf_options(
+        conf, cinder_group.name, include_deprecated=False)
+    conf.set_default('service_type', DEFAULT_SERVICE_TYPE,
+                     group=cinder_group.name)
+
+
+def list_opts():
+    cinder_group = _group()
+    return {cinder_group: (
+        cinder_opts
+        + ks_loading.get_session_conf_options()
+        + ks_loading.get_auth_common_conf_options()
+        + ks_loading.get_auth_plugin_conf_options('password')
+        + ks_loading.get_adapter_conf_options(include_deprecated=False))}

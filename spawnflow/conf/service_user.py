@@ -1,0 +1,40 @@
+"""[service_user]: the service token sent with user requests (Nova's names).
+
+Cinder lets only a service delete an attachment that is connected to a
+server (bug #2004555); a Nova-like client proves it is one by sending a
+service token next to the user's.
+"""
+
+from keystoneauth1 import loading as ks_loading
+from oslo_config import cfg
+
+
+def _group():
+    # A new OptGroup per ConfigOpts: oslo.config copies groups shallowly,
+    # so options keystoneauth registers on one configuration would
+    # otherwise appear in every later one.
+    return cfg.OptGroup('service_user', title='Service user')
+
+
+service_user_opts = [
+    cfg.BoolOpt('send_service_user_token', default=False,
+                help='Send a service token (X-Service-Token) with requests '
+                     'to Cinder and Glance.'),
+]
+
+
+def register_opts(conf):
+    service_user_group = _group()
+    conf.register_group(service_user_group)
+    conf.register_opts(service_user_opts, group=service_user_group)
+    ks_loading.register_session_conf_options(conf, service_user_group.name)
+    ks_loading.register_auth_conf_options(conf, service_user_group.name)
+
+
+def list_opts():
+    service_user_group = _group()
+    return {service_user_group: (
+        service_user_opts
+        + ks_loading.get_session_conf_options()
+        + ks_loading.get_auth_common_conf_options()
+        + ks_loading.get_auth_plugin_conf_options('password'))}
