@@ -27,9 +27,40 @@ class Drivers:
 
     @classmethod
     def from_conf(cls, conf):
-        image = load('spawnflow.image_drivers', conf.image_driver, conf)
+        image = ImageRouter(
+            load('spawnflow.image_drivers', conf.image_driver, conf),
+            load('spawnflow.image_drivers', 'http', conf))
         return cls(
             virt=load('spawnflow.virt_drivers', conf.compute_driver, conf),
             image=image,
             volume=load('spawnflow.volume_drivers', conf.volume_driver,
                         conf, image))
+
+
+class ImageRouter:
+    """Images named by an http(s) URL come from the ``http`` driver; every
+    other image reference goes to the configured image driver."""
+
+    URL_PREFIXES = ('http://', 'https://')
+
+    def __init__(self, default, http):
+        self.default = default
+        self.http = http
+
+    def _driver(self, image_ref):
+        if image_ref.startswith(self.URL_PREFIXES):
+            return self.http
+        return self.default
+
+    def show(self, image_ref):
+        return self._driver(image_ref).show(image_ref)
+
+    def data(self, image_ref):
+        return self._driver(image_ref).data(image_ref)
+
+    def list(self):
+        return self.default.list()
+
+    def __getattr__(self, name):
+        # Store-specific calls (create, delete, path_of) of the default.
+        return getattr(self.default, name)
