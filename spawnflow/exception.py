@@ -76,10 +76,10 @@ class ImageError(SpawnflowError):
 
 
 class ImageChecksumMismatch(ImageError):
-    def __init__(self, image_id, expected, actual):
+    def __init__(self, image_id, algorithm, expected, actual):
         super().__init__(
-            'Image %s failed checksum verification: expected sha256 %s, '
-            'got %s.' % (image_id, expected, actual))
+            'Image %s failed checksum verification: expected %s %s, got %s.'
+            % (image_id, algorithm, expected, actual))
 
 
 class VirtError(SpawnflowError):

@@ -4,10 +4,16 @@ As in Nova's libvirt driver, a base is named by the SHA-1 of the image id,
 fetched once under a per-image lock, and written through a temporary file
 that is renamed only after the checksum and the format check pass. Each
 instance's root disk is a qcow2 overlay on it.
+
+A base's mtime is when it was last used (``fetch`` touches it). Bases no
+live instance uses are removed by ``clean`` once they are old enough, as
+Nova's image cache manager does.
 """
 
+import contextlib
 import hashlib
 import os
+import time
 
 from oslo_concurrency import lockutils
 from oslo_utils.imageutils import format_inspector
@@ -23,8 +29,7 @@ class ImageCache:
         self._driver = image_driver
 
     def base_path(self, image_id):
-        return os.path.join(self.base_dir,
-                            hashlib.sha1(image_id.encode()).hexdigest())
+        return os.path.join(self.base_dir, _base_name(image_id))
 
     def _lock(self, image_id):
         return lockutils.lock('image-' + image_id,
@@ -59,7 +64,8 @@ class ImageCache:
             target.flush()
             if digest.hexdigest() != image['hash_value']:
                 raise exception.ImageChecksumMismatch(
-                    image['id'], image['hash_value'], digest.hexdigest())
+                    image['id'], image['hash_algo'], image['hash_value'],
+                    digest.hexdigest())
             _check_format(image, target.name)
 
     def remove(self, image_id):
@@ -80,6 +86,78 @@ class ImageCache:
             entries.append({'path': path, 'size': stat.st_size,
                             'last_used': stat.st_mtime})
         return entries
+
+    def entries(self, users):
+        """list() with each base's ``image_id`` (None when no image known
+        to ``users`` hashes to its name) and ``in_use`` (live instances).
+
+        ``users`` is what image_users() returns.
+        """
+        names = {_base_name(image_id): image_id for image_id in users}
+        result = []
+        for entry in self.list():
+            image_id = names.get(os.path.basename(entry['path']))
+            result.append(dict(entry, image_id=image_id,
+                               in_use=users.get(image_id, 0)))
+        return result
+
+    def clean(self, db, min_age, dry_run=False):
+        """Remove the bases no live instance uses and that were not used
+        for ``min_age`` seconds; return their entries (what would be
+        removed, with ``dry_run``).
+
+        A base of a known image is removed under the image's lock, after
+        its age and its users are checked again: a fetch either finds the
+        base whole (and touches it, which keeps it) or fetches it anew.
+        """
+        removed = []
+        for entry in self.entries(image_users(db)):
+            if entry['in_use'] or not _unused_for(entry['path'], min_age):
+                continue
+            if dry_run or self._remove_unused(entry, db, min_age):
+                removed.append(entry)
+        return removed
+
+    def _remove_unused(self, entry, db, min_age):
+        image_id = entry['image_id']
+        lock = (self._lock(image_id) if image_id is not None
+                else contextlib.nullcontext())
+        with lock:
+            if not _unused_for(entry['path'], min_age):
+                return False
+            if image_id is not None and image_users(db).get(image_id):
+                return False
+            return fileutils.remove(entry['path'])
+
+
+def image_users(db):
+    """{image id: live instances using it} for every image the database
+    names: as an instance's image_ref or an image block device's uuid.
+
+    Images only deleted instances named map to 0 (known, unused).
+    """
+    users = {}
+    for instance in db.instance_list(read_deleted=True):
+        image_ids = {bdm['uuid'] for bdm in db.bdm_list(instance['uuid'])
+                     if bdm['source_type'] == 'image' and bdm['uuid']}
+        if instance['image_ref']:
+            image_ids.add(instance['image_ref'])
+        for image_id in image_ids:
+            users[image_id] = (users.get(image_id, 0)
+                               + (0 if instance['deleted'] else 1))
+    return users
+
+
+def _base_name(image_id):
+    return hashlib.sha1(image_id.encode()).hexdigest()
+
+
+def _unused_for(path, seconds):
+    """True when ``path`` exists and was not touched for ``seconds``."""
+    try:
+        return time.time() - os.stat(path).st_mtime >= seconds
+    except FileNotFoundError:
+        return False
 
 
 def _check_format(image, path):

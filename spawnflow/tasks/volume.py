@@ -5,6 +5,7 @@ request. The BDM row is the record of truth: a volume id or attachment id is
 saved there as soon as it exists, so a re-run (or a revert) finds it.
 """
 
+import logging
 import time
 
 import tenacity
@@ -12,6 +13,8 @@ import tenacity
 from spawnflow.drivers.volume import base as volume_base
 from spawnflow import exception
 from spawnflow.tasks import base
+
+LOG = logging.getLogger(__name__)
 
 
 class _BlockDeviceTask(base.BaseTask):
@@ -31,7 +34,8 @@ class CreateVolume(_BlockDeviceTask):
     Idempotent: a volume already recorded on the BDM row, or tagged with
     this instance and index, is used instead of making another.
     Revert: the volume is deleted when delete_on_termination is set and
-    kept, recorded on the BDM row, otherwise (as Nova does).
+    kept, recorded on the BDM row, otherwise (as Nova does), or when the
+    volume service refuses the delete: never orphaned.
     """
 
     def execute(self, services, instance_uuid):
@@ -53,16 +57,22 @@ class CreateVolume(_BlockDeviceTask):
 
     def revert(self, services, instance_uuid, **kwargs):
         bdm = self._bdm(services, instance_uuid)
-        volume = (services.volume.find(instance_uuid, self.bdm_index)
-                  if not bdm['volume_id'] else {'id': bdm['volume_id']})
-        if volume is None or not bdm['delete_on_termination']:
-            if volume is not None:
-                services.db.bdm_update(instance_uuid, self.bdm_index,
-                                       {'volume_id': volume['id']})
+        volume_id = bdm['volume_id']
+        if not volume_id:
+            found = services.volume.find(instance_uuid, self.bdm_index)
+            volume_id = found and found['id']
+        if not volume_id:
             return
-        services.volume.delete(volume['id'])
+        if bdm['delete_on_termination']:
+            try:
+                services.volume.delete(volume_id)
+                volume_id = None
+            except exception.VolumeError as error:
+                LOG.warning('Keeping volume %s of instance %s, recorded on '
+                            'its block device mapping: %s', volume_id,
+                            instance_uuid, error)
         services.db.bdm_update(instance_uuid, self.bdm_index,
-                               {'volume_id': None})
+                               {'volume_id': volume_id})
 
 
 class WaitVolumeAvailable(_BlockDeviceTask):

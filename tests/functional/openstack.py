@@ -41,12 +41,13 @@ def client(tmp_path, glance, cinder, extra=''):
     return client
 
 
-def upload_qcow2(glance_client, tmp_path, name='spawnflow-test'):
-    """A real qcow2 image in Glance (Glance inspects what it is given)."""
+def upload_qcow2(glance_client, tmp_path, name='spawnflow-test',
+                 disk_format='qcow2'):
+    """A real qcow2 image in Glance, declared as ``disk_format``."""
     path = tmp_path / (name + '.qcow2')
     subprocess.run(['qemu-img', 'create', '-q', '-f', 'qcow2', str(path),
                     '64M'], check=True)
-    image = glance_client.images.create(name=name, disk_format='qcow2',
+    image = glance_client.images.create(name=name, disk_format=disk_format,
                                         container_format='bare')
     with open(path, 'rb') as data:
         glance_client.images.upload(image['id'], data)

@@ -82,8 +82,13 @@ class CinderVolumeDriver(base.VolumeDriver):
         return [_volume(v) for v in self._client.volumes.list()]
 
     def delete(self, volume_id):
+        """Delete the volume; one stuck in a state Cinder will not delete
+        from (``creating``) is force-deleted, which needs an admin."""
         try:
-            self._client.volumes.delete(volume_id)
+            try:
+                self._client.volumes.delete(volume_id)
+            except cinder_exceptions.BadRequest:
+                self._client.volumes.force_delete(volume_id)
         except cinder_exceptions.NotFound:
             pass
         except cinder_exceptions.ClientException as error:
