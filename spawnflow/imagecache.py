@@ -36,11 +36,12 @@ class ImageCache:
                               lock_file_prefix='spawnflow-',
                               external=True, lock_path=self._lock_dir)
 
-    def fetch(self, image_id):
+    def fetch(self, image_id, progress=None):
         """Return (path, downloaded): the verified base, fetched if missing.
 
         ``downloaded`` tells whether this call made the file, so a revert
-        removes only what its own build added.
+        removes only what its own build added. ``progress(done, total)`` is
+        called as bytes arrive (``total`` may be None).
         """
         image = self._driver.show(image_id)
         if image['status'] != 'active':
@@ -52,15 +53,19 @@ class ImageCache:
                 os.utime(path)
                 return path, False
             os.makedirs(self.base_dir, exist_ok=True)
-            self._download(image, path)
+            self._download(image, path, progress)
         return path, True
 
-    def _download(self, image, path):
+    def _download(self, image, path, progress):
         digest = hashlib.new(image['hash_algo'])
+        done = 0
         with fileutils.atomic_file(path) as target:
             for chunk in self._driver.data(image['id']):
                 digest.update(chunk)
                 target.write(chunk)
+                done += len(chunk)
+                if progress:
+                    progress(done, image.get('size'))
             target.flush()
             if digest.hexdigest() != image['hash_value']:
                 raise exception.ImageChecksumMismatch(

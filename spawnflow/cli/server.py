@@ -1,15 +1,21 @@
 """``spawnflow server create|list|show|delete``."""
 
+import contextlib
+
 from cliff import command
 from cliff import lister
 from cliff import show
 
 from spawnflow.cli import format
+from spawnflow.cli import progress_bar
 from spawnflow import exception
 
 
 class CreateServer(show.ShowOne):
-    """Build an instance and wait until it is ACTIVE (or ERROR)."""
+    """Build an instance and wait until it is ACTIVE (or ERROR).
+
+    On a terminal, the image download is shown as a progress bar.
+    """
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
@@ -30,11 +36,18 @@ class CreateServer(show.ShowOne):
         return parser
 
     def take_action(self, parsed_args):
-        instance = self.app.client.build(
-            parsed_args.name, flavor=parsed_args.flavor,
-            image=parsed_args.image, block_devices=parsed_args.block_devices,
-            vcpus=parsed_args.vcpus, ram=parsed_args.ram,
-            disk=parsed_args.disk)
+        client = self.app.client
+        with contextlib.ExitStack() as stack:
+            if self.app.stderr.isatty():
+                bars = stack.enter_context(
+                    progress_bar.TaskProgressBars(self.app.stderr))
+                client.engine.listener_factories.append(bars.listener)
+            instance = client.build(
+                parsed_args.name, flavor=parsed_args.flavor,
+                image=parsed_args.image,
+                block_devices=parsed_args.block_devices,
+                vcpus=parsed_args.vcpus, ram=parsed_args.ram,
+                disk=parsed_args.disk)
         if instance['vm_state'] == 'error':
             raise exception.SpawnflowError(
                 'Server %s is ERROR: %s' % (instance['uuid'],

@@ -24,7 +24,8 @@ def _root_bdm(services, instance_uuid):
 
 
 class FetchImage(base.BaseTask):
-    """Fetch the root disk's image into the cache (checksum verified).
+    """Fetch the root disk's image into the cache (checksum verified),
+    reporting the download through TaskFlow progress notifications.
 
     Revert: a base this build downloaded is removed again, unless another
     live instance boots from the same image.
@@ -32,13 +33,26 @@ class FetchImage(base.BaseTask):
 
     default_provides = 'base_image'
 
+    def pre_execute(self):
+        self._reported = 0.0
+
     def execute(self, services, instance_uuid):
         image_id = _root_bdm(services, instance_uuid)['uuid']
         image = services.image.show(image_id)
-        path, downloaded = services.image_cache.fetch(image_id)
+        path, downloaded = services.image_cache.fetch(
+            image_id, progress=self._report_progress)
+        self.update_progress(1.0)
         return {'image_id': image_id, 'path': path,
                 'disk_format': image['disk_format'],
                 'downloaded': downloaded}
+
+    def _report_progress(self, done, total):
+        """TaskFlow progress notifications, at most one per percent."""
+        if total:
+            fraction = min(done / total, 1.0)
+            if int(fraction * 100) > int(self._reported * 100):
+                self._reported = fraction
+                self.update_progress(fraction)
 
     def revert(self, services, instance_uuid, result, **kwargs):
         if not isinstance(result, dict) or not result['downloaded']:
