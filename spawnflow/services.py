@@ -46,4 +46,5 @@ class Services:
         return os.path.join(self.conf.instances_path, instance_uuid)
 
     def close(self):
+        self.drivers.volume.close()
         self.db.engine.dispose()

@@ -20,6 +20,19 @@ cinder_opts = [
     cfg.StrOpt('api_version', default='3.44',
                help='Block Storage API microversion; at least 3.44 (the '
                     'attachments API with complete).'),
+    cfg.StrOpt('notification_transport_url', secret=True,
+               help='oslo.messaging URL of the bus Cinder sends its '
+                    'notifications to (Cinder\'s '
+                    '[oslo_messaging_notifications] driver = messagingv2). '
+                    'When set, volume waits wake on volume.* notifications '
+                    'instead of waiting for their next poll.'),
+    cfg.StrOpt('notification_topic', default='notifications',
+               help='Topic of Cinder\'s notifications.'),
+    cfg.IntOpt('notification_poll_interval', default=10, min=1,
+               help='With notifications, seconds between the polls that '
+                    'catch a missed notification (the overall wait budget '
+                    'is still block_device_allocate_retries x '
+                    'block_device_allocate_retries_interval).'),
 ]
 
 DEFAULT_SERVICE_TYPE = 'block-storage'

@@ -85,7 +85,10 @@ def parse_ref(image_ref):
                                   'id is stored with the instance.')
     fields = _fragment_fields(image_ref, parts.fragment)
     algos = [a for a in DIGEST_LENGTHS if a in fields]
-    if len(algos) != 1:
+    if len(algos) > 1:
+        raise _invalid(image_ref, 'gives both sha256= and sha512=; give '
+                                  'one digest.')
+    if not algos:
         raise _invalid(image_ref, 'needs the digest of its data in the '
                                   'fragment: #sha256=<64 hex digits> or '
                                   '#sha512=<128 hex digits>.')
@@ -201,7 +204,8 @@ class HTTPImageDriver(base.ImageDriver):
                 raise self._error(image, error)
         if digest.hexdigest() != image.hash_value:
             raise exception.ImageChecksumMismatch(
-                image.ref, image.hash_value, digest.hexdigest())
+                image.ref, image.hash_algo, image.hash_value,
+                digest.hexdigest())
 
 
 def _total_size(response):

@@ -6,6 +6,9 @@ below, so a task re-run after a crash finds the volume it made.
 """
 
 import abc
+import contextlib
+import dataclasses
+import time
 
 INSTANCE_KEY = 'spawnflow_instance_uuid'
 BDM_INDEX_KEY = 'spawnflow_bdm_index'
@@ -19,7 +22,23 @@ def volume_metadata(instance_uuid, bdm_index):
     return {INSTANCE_KEY: instance_uuid, BDM_INDEX_KEY: str(bdm_index)}
 
 
+@dataclasses.dataclass(frozen=True)
+class Watch:
+    sleep: object
+    notified: bool
+
+
 class VolumeDriver(abc.ABC):
+
+    @contextlib.contextmanager
+    def watch(self, volume_id):
+        """Yield a Watch for a wait on this volume's status: its ``sleep``
+        returns early, and ``notified`` is true, when the driver hears
+        about the volume's changes."""
+        yield Watch(sleep=time.sleep, notified=False)
+
+    def close(self):
+        """Release what the driver holds (connections, listeners)."""
 
     @abc.abstractmethod
     def create(self, name, size_gb, metadata, image_id=None,

@@ -13,6 +13,7 @@ from cinderclient import exceptions as cinder_exceptions
 
 from spawnflow.drivers import keystone
 from spawnflow.drivers.volume import base
+from spawnflow.drivers.volume import events
 from spawnflow import exception
 
 MIN_API_VERSION = '3.44'
@@ -55,6 +56,17 @@ class CinderVolumeDriver(base.VolumeDriver):
             region_name=kwargs['region_name'],
             endpoint_type=kwargs['interface'],
             os_endpoint=kwargs['endpoint_override'])
+        self._events = (events.VolumeEvents(conf)
+                        if conf.cinder.notification_transport_url else None)
+
+    def watch(self, volume_id):
+        if self._events is None:
+            return super().watch(volume_id)
+        return self._events.watch(volume_id)
+
+    def close(self):
+        if self._events is not None:
+            self._events.stop()
 
     def create(self, name, size_gb, metadata, image_id=None,
                snapshot_id=None):
