@@ -10,7 +10,11 @@ DEMO_DIR ?= .demo
 # libvirt-python, graphviz for flow diagrams.
 DEBIAN_PACKAGES := qemu-utils libvirt-dev libvirt-clients pkg-config graphviz
 
-.PHONY: demo test bench sample-config system-packages venv clean
+# Real Glance and Cinder for the functional tests, each in its own
+# virtualenv (their pinned libraries must not meet spawnflow's).
+OPENSTACK_VENVS ?= .venv-openstack
+
+.PHONY: demo test bench sample-config system-packages venv openstack-services clean
 
 system-packages:
 	@missing=$$(for p in $(DEBIAN_PACKAGES); do \
@@ -34,8 +38,11 @@ venv: system-packages $(BIN)/.installed
 demo: venv
 	DEMO_DIR=$(DEMO_DIR) BIN=$(BIN) tools/demo.sh
 
-test: venv
-	$(BIN)/python -m pytest tests
+openstack-services:
+	tools/openstack-services/install.sh $(OPENSTACK_VENVS)
+
+test: venv openstack-services
+	SPAWNFLOW_OPENSTACK_VENVS=$(abspath $(OPENSTACK_VENVS)) $(BIN)/python -m pytest tests
 
 bench: venv
 	$(BIN)/python bench/persistence.py
@@ -44,4 +51,4 @@ sample-config: venv
 	$(BIN)/oslo-config-generator --config-file etc/oslo-config-generator/spawnflow.conf
 
 clean:
-	rm -rf $(VENV) $(DEMO_DIR)
+	rm -rf $(VENV) $(DEMO_DIR) $(OPENSTACK_VENVS)
