@@ -20,10 +20,13 @@ import tenacity
 
 from spawnflow import conf as spawnflow_conf
 from spawnflow import engine as spawnflow_engine
+from spawnflow import drivers
 from spawnflow import exception
+from spawnflow import imagecache
 from spawnflow.flows import build as build_flow
 from spawnflow.flows import delete as delete_flow
 from spawnflow import objects
+from spawnflow import orphans
 from spawnflow.persistence import migration
 from spawnflow import services as spawnflow_services
 from spawnflow.tasks import lifecycle
@@ -90,6 +93,11 @@ class Client:
         """Images, volumes and snapshots the request names must be usable."""
         for bdm in request.block_device_mappings:
             if bdm.source_type == 'image':
+                if bdm.destination_type == 'volume' and bdm.uuid.startswith(
+                        drivers.ImageRouter.URL_PREFIXES):
+                    raise exception.InvalidRequest(
+                        'Images given as URLs can only be the root disk '
+                        '(--image), not the source of a volume.')
                 image = self.services.image.show(bdm.uuid)
                 if image['status'] != 'active':
                     raise exception.InvalidRequest(
@@ -97,7 +105,8 @@ class Client:
                         % (bdm.uuid, image['status']))
                 size_gb = (request.flavor.root_gb if bdm.destination_type
                            == 'local' else bdm.volume_size)
-                if image['virtual_size'] > size_gb * 1024 ** 3:
+                if (image['virtual_size'] is not None
+                        and image['virtual_size'] > size_gb * 1024 ** 3):
                     raise exception.InvalidRequest(
                         'Image %s needs %d bytes; the %s of %d GiB is too '
                         'small.' % (bdm.uuid, image['virtual_size'],
@@ -139,6 +148,48 @@ class Client:
             raise exception.SpawnflowError(
                 'Deleting instance %s failed: %s'
                 % (uuid, fault['message'] if fault else state))
+
+    def resume(self):
+        """Finish every build and delete a crash interrupted.
+
+        Returns [(instance uuid, action, final flow state)].
+        """
+        finished = []
+        for detail in self.engine.unfinished():
+            state = self.engine.resume(detail)
+            finished.append((detail.meta['instance_uuid'],
+                             detail.meta['action'], state))
+        finished += self._fail_builds_without_flow()
+        return finished
+
+    def _fail_builds_without_flow(self):
+        """A build killed before its flow was saved created nothing: ERROR
+        it with a fault, as Nova does with every interrupted build."""
+        with_flow = {d.meta.get('instance_uuid')
+                     for d in self.engine.flow_details()
+                     if d.meta.get('action') == 'create'}
+        failed = []
+        for instance in self.db.instance_list():
+            if (instance['vm_state'] == lifecycle.BUILDING
+                    and instance['uuid'] not in with_flow):
+                self.db.instance_update(instance['uuid'], {
+                    'vm_state': lifecycle.ERROR, 'task_state': None})
+                self.db.fault_create(
+                    instance['uuid'], 500, 'Build interrupted before its '
+                    'flow was saved; nothing was created.', None,
+                    self.services.host)
+                failed.append((instance['uuid'], 'create', 'NOT STARTED'))
+        return failed
+
+    def orphans(self):
+        """Resources tagged as spawnflow's that no instance accounts for."""
+        return orphans.find(self.services)
+
+    def reap_orphans(self):
+        """Remove every orphan; returns what was removed."""
+        found = orphans.find(self.services)
+        orphans.reap(self.services, found)
+        return found
 
     def show(self, uuid, read_deleted=False):
         """The instance with its block devices and its latest fault."""
@@ -189,6 +240,18 @@ class Client:
 
     def image_show(self, image_id):
         return self.services.image.show(image_id)
+
+    def image_cache_list(self):
+        """Cached bases, each with its image id and live users."""
+        return self.services.image_cache.entries(
+            imagecache.image_users(self.db))
+
+    def image_cache_clean(self, dry_run=False):
+        """Remove bases unused by live instances for
+        remove_unused_original_minimum_age_seconds; returns them."""
+        return self.services.image_cache.clean(
+            self.db, self.conf.remove_unused_original_minimum_age_seconds,
+            dry_run=dry_run)
 
 
 def _flavor(flavor, vcpus, ram, disk):

@@ -20,6 +20,9 @@ from spawnflow.persistence import taskflow_backend
 
 LOG = logging.getLogger(__name__)
 
+#: Flow states a flow detail ends in; any other means it was interrupted.
+FINISHED = (states.SUCCESS, states.REVERTED)
+
 
 class ActionEventListener(listener_base.Listener):
     """Records one instance action event per task (start, finish, result).
@@ -85,15 +88,43 @@ class Engine:
         """
         action_id = self.services.db.action_start(
             instance_uuid, action, 'req-%s' % uuidlib.uuid4())
-        book = self._logbook(instance_uuid)
-        engine = taskflow.engines.load_from_factory(
-            factory, factory_kwargs=factory_kwargs, store=store, book=book,
-            backend=self.backend, engine='parallel', executor=self.executor)
-        detail = book.find(engine.storage.flow_uuid)
+        flow = factory(**factory_kwargs)
+        # The detail is saved once, with everything a resume needs (the
+        # factory to rebuild the flow, the instance, the action), so a
+        # crash never leaves a detail that cannot be resumed.
+        detail = tf_models.FlowDetail(flow.name, uuid=str(uuidlib.uuid4()))
+        taskflow.engines.save_factory_details(detail, factory, (),
+                                              factory_kwargs)
         detail.meta.update({'instance_uuid': instance_uuid,
                             'action': action, 'action_id': action_id})
-        self.backend.get_connection().update_flow_details(detail)
+        book = self._logbook(instance_uuid)
+        book.add(detail)
+        self.backend.get_connection().save_logbook(book)
+        engine = taskflow.engines.load(
+            flow, store=store, flow_detail=detail, book=book,
+            backend=self.backend, engine='parallel', executor=self.executor)
         return self._run(engine, action_id)
+
+    def flow_details(self):
+        """Every flow detail (one per action on an instance)."""
+        conn = self.backend.get_connection()
+        return [detail for book in conn.get_logbooks() for detail in book]
+
+    def unfinished(self):
+        """Flow details neither finished nor reverted: what a crash left."""
+        return [d for d in self.flow_details() if d.state not in FINISHED]
+
+    def resume(self, detail):
+        """Drive an unfinished flow to its end: forward where it was
+        running, backward where it was reverting. Returns its final state
+        (as run() does)."""
+        engine = taskflow.engines.load_from_detail(
+            detail, store={'instance_uuid': detail.meta['instance_uuid']},
+            backend=self.backend, engine='parallel', executor=self.executor)
+        LOG.info('Resuming %s (%s) of instance %s from state %s',
+                 detail.name, detail.meta.get('action'),
+                 detail.meta.get('instance_uuid'), detail.state)
+        return self._run(engine, detail.meta['action_id'])
 
     def _run(self, engine, action_id):
         engine.storage.inject({'services': self.services}, transient=True)

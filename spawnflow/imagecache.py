@@ -13,6 +13,7 @@ Nova's image cache manager does.
 import contextlib
 import hashlib
 import os
+import stat
 import time
 
 from oslo_concurrency import lockutils
@@ -36,12 +37,17 @@ class ImageCache:
                               lock_file_prefix='spawnflow-',
                               external=True, lock_path=self._lock_dir)
 
-    def fetch(self, image_id, progress=None):
+    def _owner_path(self, image_id):
+        return os.path.join(self.base_dir, '.%s.owner' % _base_name(image_id))
+
+    def fetch(self, image_id, progress=None, owner=None):
         """Return (path, downloaded): the verified base, fetched if missing.
 
-        ``downloaded`` tells whether this call made the file, so a revert
-        removes only what its own build added. ``progress(done, total)`` is
-        called as bytes arrive (``total`` may be None).
+        ``downloaded`` tells whether this call made the file. ``owner`` (an
+        instance uuid) is recorded before a download starts, so the
+        instance's revert can remove what it fetched even when a crash lost
+        the ``downloaded`` answer. ``progress(done, total)`` is called as
+        bytes arrive (``total`` may be None).
         """
         image = self._driver.show(image_id)
         if image['status'] != 'active':
@@ -53,6 +59,10 @@ class ImageCache:
                 os.utime(path)
                 return path, False
             os.makedirs(self.base_dir, exist_ok=True)
+            if owner:
+                with fileutils.atomic_file(self._owner_path(image_id),
+                                           'w') as record:
+                    record.write(owner)
             self._download(image, path, progress)
         return path, True
 
@@ -71,12 +81,24 @@ class ImageCache:
                 raise exception.ImageChecksumMismatch(
                     image['id'], image['hash_algo'], image['hash_value'],
                     digest.hexdigest())
-            _check_format(image, target.name)
+            check_format(image, target.name)
 
-    def remove(self, image_id):
-        """Remove the image's base file (a no-op when there is none)."""
+    def remove(self, image_id, owner=None):
+        """Remove the image's base (a no-op when there is none); with
+        ``owner``, only if that instance's fetch downloaded it."""
         with self._lock(image_id):
+            if owner is not None and self.owner(image_id) != owner:
+                return False
+            fileutils.remove(self._owner_path(image_id))
             return fileutils.remove(self.base_path(image_id))
+
+    def owner(self, image_id):
+        """The instance whose fetch downloaded the base, if recorded."""
+        try:
+            with open(self._owner_path(image_id)) as record:
+                return record.read()
+        except FileNotFoundError:
+            return None
 
     def list(self):
         """[{'path', 'size', 'last_used'}] for every cached base."""
@@ -85,11 +107,15 @@ class ImageCache:
         entries = []
         for name in sorted(os.listdir(self.base_dir)):
             path = os.path.join(self.base_dir, name)
-            if name.startswith('.') or not os.path.isfile(path):
+            if name.startswith('.'):
                 continue
-            stat = os.stat(path)
-            entries.append({'path': path, 'size': stat.st_size,
-                            'last_used': stat.st_mtime})
+            try:
+                info = os.stat(path)
+            except FileNotFoundError:  # removed meanwhile
+                continue
+            if stat.S_ISREG(info.st_mode):
+                entries.append({'path': path, 'size': info.st_size,
+                                'last_used': info.st_mtime})
         return entries
 
     def entries(self, users):
@@ -132,6 +158,8 @@ class ImageCache:
                 return False
             if image_id is not None and image_users(db).get(image_id):
                 return False
+            fileutils.remove(os.path.join(
+                self.base_dir, '.%s.owner' % os.path.basename(entry['path'])))
             return fileutils.remove(entry['path'])
 
 
@@ -165,11 +193,18 @@ def _unused_for(path, seconds):
         return False
 
 
-def _check_format(image, path):
+def qemu_format(disk_format):
+    """qemu-img's name for a Glance disk_format (vhd is vpc, iso is raw)."""
+    return {'vhd': 'vpc', 'iso': 'raw'}.get(disk_format, disk_format)
+
+
+def check_format(image, path):
     """The data must be what ``disk_format`` says, with no unsafe features."""
     try:
         inspector = format_inspector.detect_file_format(path)
-        if inspector.NAME != image['disk_format']:
+        # A raw disk holding a partition table is detected as gpt.
+        detected = 'raw' if inspector.NAME == 'gpt' else inspector.NAME
+        if detected != image['disk_format']:
             raise exception.ImageError(
                 'Image %s claims disk_format %s but its data is %s.'
                 % (image['id'], image['disk_format'], inspector.NAME))

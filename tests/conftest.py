@@ -48,6 +48,21 @@ def image(client, tmp_path):
                                'qcow2')
 
 
+@pytest.fixture(autouse=True)
+def _forget_test_driver_domains():
+    """libvirt's test:///default keeps its domains for the whole process;
+    undefine the ones a test left, so the next test starts clean."""
+    yield
+    import libvirt
+    conn = libvirt.open('test:///default')
+    for domain in conn.listAllDomains():
+        if domain.name().startswith('instance-'):
+            if domain.isActive():
+                domain.destroy()
+            domain.undefine()
+    conn.close()
+
+
 def pytest_report_header(config):
     return 'qemu-img: %s' % (os.popen('qemu-img --version').readline()
                              .strip() or 'missing')

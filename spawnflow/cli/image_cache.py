@@ -4,8 +4,6 @@ import datetime
 
 from cliff import lister
 
-from spawnflow import imagecache
-
 
 def _time(timestamp):
     return datetime.datetime.fromtimestamp(
@@ -16,9 +14,7 @@ class ListImageCache(lister.Lister):
     """List cached base images and how many live instances use each."""
 
     def take_action(self, parsed_args):
-        client = self.app.client
-        entries = client.services.image_cache.entries(
-            imagecache.image_users(client.db))
+        entries = self.app.client.image_cache_list()
         columns = ('Path', 'Image', 'Size', 'Last Used', 'In Use')
         return columns, [(e['path'], e['image_id'], e['size'],
                           _time(e['last_used']), e['in_use'])
@@ -26,8 +22,11 @@ class ListImageCache(lister.Lister):
 
 
 class CleanImageCache(lister.Lister):
-    """Remove cached base images that no live instance uses and that were
-    not used for remove_unused_original_minimum_age_seconds; list them."""
+    """Remove old cached base images that no live instance uses.
+
+    Old: not used for remove_unused_original_minimum_age_seconds. The
+    removed bases are listed.
+    """
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
@@ -37,10 +36,7 @@ class CleanImageCache(lister.Lister):
         return parser
 
     def take_action(self, parsed_args):
-        client = self.app.client
-        removed = client.services.image_cache.clean(
-            client.db,
-            client.conf.remove_unused_original_minimum_age_seconds,
+        removed = self.app.client.image_cache_clean(
             dry_run=parsed_args.dry_run)
         columns = ('Path', 'Image', 'Size', 'Last Used', 'Removed')
         return columns, [(e['path'], e['image_id'], e['size'],

@@ -8,6 +8,7 @@ from cliff import commandmanager
 
 import spawnflow
 from spawnflow import api
+from spawnflow import faultinject
 
 
 _added_handlers = []
@@ -51,6 +52,9 @@ class SpawnflowApp(app.App):
             for handler in logging.getLogger().handlers:
                 if handler.level < logging.WARNING:
                     handler.setLevel(logging.WARNING)
+
+    def initialize_app(self, argv):
+        faultinject.check_environment()
 
     @property
     def client(self):

@@ -2,12 +2,27 @@
 
 from taskflow import task
 
+from spawnflow import faultinject
+
 
 class BaseTask(task.Task):
-    """A task named after its class unless told otherwise."""
+    """A task named after its class unless told otherwise, with the fault
+    injection points of spawnflow.faultinject around execute and revert."""
 
     def __init__(self, name=None, **kwargs):
         super().__init__(name=name or _dashed(type(self).__name__), **kwargs)
+
+    def pre_execute(self):
+        faultinject.reached(self.name, 'before-execute')
+
+    def post_execute(self):
+        faultinject.reached(self.name, 'after-execute')
+
+    def pre_revert(self):
+        faultinject.reached(self.name, 'before-revert')
+
+    def post_revert(self):
+        faultinject.reached(self.name, 'after-revert')
 
 
 def _dashed(class_name):

@@ -10,6 +10,7 @@ from oslo_concurrency import processutils
 
 from spawnflow import exception
 from spawnflow import fileutils
+from spawnflow import imagecache
 from spawnflow.tasks import base
 
 GiB = 1024 ** 3
@@ -27,20 +28,22 @@ class FetchImage(base.BaseTask):
     """Fetch the root disk's image into the cache (checksum verified),
     reporting the download through TaskFlow progress notifications.
 
-    Revert: a base this build downloaded is removed again, unless another
+    Revert: a base this build downloaded (the cache records who fetched
+    it, so this holds after a crash too) is removed again, unless another
     live instance boots from the same image.
     """
 
     default_provides = 'base_image'
 
     def pre_execute(self):
+        super().pre_execute()
         self._reported = 0.0
 
     def execute(self, services, instance_uuid):
         image_id = _root_bdm(services, instance_uuid)['uuid']
         image = services.image.show(image_id)
         path, downloaded = services.image_cache.fetch(
-            image_id, progress=self._report_progress)
+            image_id, progress=self._report_progress, owner=instance_uuid)
         self.update_progress(1.0)
         return {'image_id': image_id, 'path': path,
                 'disk_format': image['disk_format'],
@@ -54,14 +57,12 @@ class FetchImage(base.BaseTask):
                 self._reported = fraction
                 self.update_progress(fraction)
 
-    def revert(self, services, instance_uuid, result, **kwargs):
-        if not isinstance(result, dict) or not result['downloaded']:
-            return
+    def revert(self, services, instance_uuid, **kwargs):
+        image_id = _root_bdm(services, instance_uuid)['uuid']
         users = [i for i in services.db.instance_list()
-                 if i['image_ref'] == result['image_id']
-                 and i['uuid'] != instance_uuid]
+                 if i['image_ref'] == image_id and i['uuid'] != instance_uuid]
         if not users:
-            services.image_cache.remove(result['image_id'])
+            services.image_cache.remove(image_id, owner=instance_uuid)
 
 
 class CreateRootDisk(base.BaseTask):
@@ -82,7 +83,8 @@ class CreateRootDisk(base.BaseTask):
             try:
                 processutils.execute(
                     'qemu-img', 'create', '-q', '-f', 'qcow2',
-                    '-b', base_image['path'], '-F', base_image['disk_format'],
+                    '-b', base_image['path'],
+                    '-F', imagecache.qemu_format(base_image['disk_format']),
                     part.name, str(instance['root_gb'] * GiB))
             except processutils.ProcessExecutionError as error:
                 raise exception.SpawnflowError(

@@ -11,10 +11,11 @@ The fragment is never sent to the server. The image id is the whole URL,
 so the cache keys a base on the URL and its digest together.
 
 ``show()`` reads the first bytes of the data (a ranged GET, closed early)
-and detects the format and virtual size with the format inspector the
-cache later checks the whole file with; a ``disk_format`` in the fragment
-must agree. ``data()`` verifies the digest itself, so every consumer (the
-cache, a volume made from the image) gets only the bytes the URL promised.
+and, with the format inspector the cache later checks the whole file with,
+detects the format and virtual size and refuses what the headers show to
+be unsafe; a ``disk_format`` in the fragment must agree. ``data()``
+verifies the digest itself, so every consumer (the cache, a volume made
+from the image) gets only the bytes the URL promised.
 """
 
 import dataclasses
@@ -162,9 +163,14 @@ class HTTPImageDriver(base.ImageDriver):
             size = _total_size(response)
             try:
                 inspector = _detect(response.iter_content(64 * 1024))
+                if inspector.complete:
+                    # Headers alone show most unsafe images (a qcow2
+                    # backing file); the cache checks the whole file.
+                    inspector.safety_check()
             except requests.RequestException as error:
                 raise self._error(image, error)
-            except format_inspector.ImageFormatError as error:
+            except (format_inspector.ImageFormatError,
+                    format_inspector.SafetyCheckFailed) as error:
                 raise exception.ImageError('Image %s is refused: %s'
                                            % (image.ref, error))
         detected = INSPECTOR_ALIASES.get(inspector.NAME, inspector.NAME)

@@ -19,6 +19,7 @@ from oslo_utils import uuidutils
 from spawnflow.drivers.volume import base
 from spawnflow import exception
 from spawnflow import fileutils
+from spawnflow import imagecache
 
 GiB = 1024 ** 3
 
@@ -118,7 +119,9 @@ class LocalVolumeDriver(base.VolumeDriver):
             for chunk in self._image_driver.data(image_id):
                 data.write(chunk)
             data.flush()
-            self._copy(data.name, image['disk_format'], target, size_gb)
+            imagecache.check_format(image, data.name)
+            self._copy(data.name, imagecache.qemu_format(image['disk_format']),
+                       target, size_gb)
 
     def find(self, instance_uuid, bdm_index):
         wanted = base.volume_metadata(instance_uuid, bdm_index)
