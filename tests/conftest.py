@@ -100,3 +100,16 @@ def cinder(rabbitmq, glance, postgresql_server,  # noqa: F811
                                      rabbitmq.transport_url,
                                      glance_endpoint=glance.endpoint,
                                      database_url=database_url))
+
+
+@pytest.fixture(scope='session')
+def glance_client(glance):
+    """python-glanceclient on the test Glance (no auth: any token)."""
+    import glanceclient
+    return glanceclient.Client('2', endpoint=glance.endpoint, token='x')
+
+
+@pytest.fixture(scope='session')
+def cinder_client(cinder):
+    """python-cinderclient on the test Cinder, sending the service token."""
+    return cinder.client(service_roles=True)

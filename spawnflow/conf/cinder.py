@@ -5,8 +5,9 @@ plugin works (password, application credential, Cinder's ``noauth``), and
 ``endpoint_override`` points at a Cinder without a catalog.
 """
 
-from keystoneauth1 import loading as ks_loading
 from oslo_config import cfg
+
+from spawnflow.conf import keystone
 
 
 def _group():
@@ -35,26 +36,14 @@ cinder_opts = [
                     'block_device_allocate_retries_interval).'),
 ]
 
-DEFAULT_SERVICE_TYPE = 'block-storage'
+SERVICE_TYPE = 'block-storage'
 
 
 def register_opts(conf):
-    cinder_group = _group()
-    conf.register_group(cinder_group)
-    conf.register_opts(cinder_opts, group=cinder_group)
-    ks_loading.register_session_conf_options(conf, cinder_group.name)
-    ks_loading.register_auth_conf_options(conf, cinder_group.name)
-    ks_loading.register_adapter_conf_options(
-        conf, cinder_group.name, include_deprecated=False)
-    conf.set_default('service_type', DEFAULT_SERVICE_TYPE,
-                     group=cinder_group.name)
+    conf.register_group(_group())
+    conf.register_opts(cinder_opts, group='cinder')
+    keystone.register_opts(conf, 'cinder', SERVICE_TYPE)
 
 
 def list_opts():
-    cinder_group = _group()
-    return {cinder_group: (
-        cinder_opts
-        + ks_loading.get_session_conf_options()
-        + ks_loading.get_auth_common_conf_options()
-        + ks_loading.get_auth_plugin_conf_options('password')
-        + ks_loading.get_adapter_conf_options(include_deprecated=False))}
+    return {_group(): cinder_opts + keystone.list_opts()}

@@ -5,8 +5,9 @@ server (bug #2004555); a Nova-like client proves it is one by sending a
 service token next to the user's.
 """
 
-from keystoneauth1 import loading as ks_loading
 from oslo_config import cfg
+
+from spawnflow.conf import keystone
 
 
 def _group():
@@ -24,17 +25,10 @@ service_user_opts = [
 
 
 def register_opts(conf):
-    service_user_group = _group()
-    conf.register_group(service_user_group)
-    conf.register_opts(service_user_opts, group=service_user_group)
-    ks_loading.register_session_conf_options(conf, service_user_group.name)
-    ks_loading.register_auth_conf_options(conf, service_user_group.name)
+    conf.register_group(_group())
+    conf.register_opts(service_user_opts, group='service_user')
+    keystone.register_opts(conf, 'service_user')
 
 
 def list_opts():
-    service_user_group = _group()
-    return {service_user_group: (
-        service_user_opts
-        + ks_loading.get_session_conf_options()
-        + ks_loading.get_auth_common_conf_options()
-        + ks_loading.get_auth_plugin_conf_options('password'))}
+    return {_group(): service_user_opts + keystone.list_opts(adapter=False)}

@@ -3,7 +3,6 @@ the fake Cinder backend stores no data, its API and state machine are real).
 """
 
 from cinderclient import exceptions as cinder_exceptions
-import glanceclient
 import pytest
 
 from tests.fixtures import openstack as osf
@@ -14,16 +13,6 @@ from tests.functional import openstack
 def client(tmp_path, glance, cinder):
     with openstack.client(tmp_path, glance, cinder) as client:
         yield client
-
-
-@pytest.fixture(scope='module')
-def glance_client(glance):
-    return glanceclient.Client('2', endpoint=glance.endpoint, token='x')
-
-
-@pytest.fixture(scope='module')
-def cinder_client(cinder):
-    return cinder.client(service_roles=True)
 
 
 @pytest.fixture(scope='module')

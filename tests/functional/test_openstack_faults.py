@@ -3,22 +3,11 @@ naming the cause, and Cinder and the image cache are left clean."""
 
 import os
 
-import glanceclient
 import pytest
 
 from tests.fixtures import openstack as osf
 from tests.functional import openstack
 from tests.functional import transitions
-
-
-@pytest.fixture(scope='module')
-def glance_client(glance):
-    return glanceclient.Client('2', endpoint=glance.endpoint, token='x')
-
-
-@pytest.fixture(scope='module')
-def cinder_client(cinder):
-    return cinder.client(service_roles=True)
 
 
 @pytest.fixture

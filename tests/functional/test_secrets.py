@@ -10,7 +10,6 @@ the state directory are searched for each secret.
 import logging
 import os
 
-import glanceclient
 import pytest
 import sqlalchemy as sa
 
@@ -27,12 +26,11 @@ def secrets(cinder):
 
 
 def test_no_credential_in_logs_results_or_tables(
-        tmp_path, glance, cinder, postgresql_url, secrets, caplog):
+        tmp_path, glance, glance_client, cinder, postgresql_url, secrets,
+        caplog):
     url = postgresql_url.replace('postgres@', 'postgres:%s@' % DB_PASSWORD)
     config = openstack.config(tmp_path, glance, cinder,
                               extra='[database]\nconnection = %s\n' % url)
-    glance_client = glanceclient.Client('2', endpoint=glance.endpoint,
-                                        token='x')
     image = openstack.upload_qcow2(glance_client, tmp_path)
     caplog.set_level(logging.DEBUG)
     caplog.set_level(logging.DEBUG, logger='keystoneauth')

@@ -5,7 +5,6 @@ fixed 3 s polling run on the same Cinder in the same test."""
 import datetime
 import time
 
-import glanceclient
 import pytest
 
 from tests.functional import openstack
@@ -43,16 +42,14 @@ def slow_cinder(cinder):
     cinder.set_create_delay(0)
 
 
-def test_wait_beats_nova_fixed_polling(tmp_path, glance, rabbitmq,
-                                       slow_cinder, capsys):
+def test_wait_beats_nova_fixed_polling(tmp_path, glance, glance_client,
+                                       rabbitmq, slow_cinder, capsys):
     cinder_client = slow_cinder.client(service_roles=True)
     volume = cinder_client.volumes.create(1, name='nova-style-wait')
     nova_gets, nova_delay = _nova_wait(cinder_client, volume.id)
     cinder_client.volumes.delete(volume.id)
 
-    image = openstack.upload_qcow2(
-        glanceclient.Client('2', endpoint=glance.endpoint, token='x'),
-        tmp_path)
+    image = openstack.upload_qcow2(glance_client, tmp_path)
     extra = ('[DEFAULT]\nblock_device_allocate_retries = 60\n'
              'block_device_allocate_retries_interval = %d\n'
              '[cinder]\nnotification_transport_url = %s\n'
