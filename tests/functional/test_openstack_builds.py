@@ -5,6 +5,7 @@ the fake Cinder backend stores no data, its API and state machine are real).
 from cinderclient import exceptions as cinder_exceptions
 import pytest
 
+from spawnflow import exception
 from tests.fixtures import openstack as osf
 from tests.functional import openstack
 
@@ -83,3 +84,32 @@ def _wait_gone(cinder_client, volume_id):
             return True
         return False
     osf.wait_for(gone, timeout=60, what='volume %s deleted' % volume_id)
+
+
+def test_cinder_snapshot_to_volume(client, cinder_client, image):
+    source = cinder_client.volumes.create(1, name='spawnflow-snap-source')
+    _wait_status(cinder_client, source.id, 'available')
+    snapshot = cinder_client.volume_snapshots.create(source.id)
+    osf.wait_for(lambda: cinder_client.volume_snapshots.get(
+        snapshot.id).status == 'available', timeout=60,
+        what='snapshot available')
+    server = client.build('from-snap', flavor='m1.tiny', block_devices=[
+        'source=snapshot,destination=volume,boot-index=0,'
+        'delete-on-termination=true,uuid=%s' % snapshot.id])
+    assert server['vm_state'] == 'active', server['fault']['message']
+    (bdm,) = server['block_devices']
+    _assert_in_use_once(cinder_client, server, bdm)
+    assert _volume(cinder_client, bdm['volume_id']).snapshot_id == (
+        snapshot.id)
+    client.delete(server['uuid'])
+    _wait_gone(cinder_client, bdm['volume_id'])
+    cinder_client.volume_snapshots.delete(snapshot.id)
+
+
+def test_glance_image_without_data_is_refused(client, glance_client):
+    queued = glance_client.images.create(name='no-data', disk_format='raw',
+                                         container_format='bare')
+    with pytest.raises(exception.InvalidRequest, match='is queued, not '
+                                                       'active'):
+        client.build('queued', flavor='m1.tiny', image=queued['id'])
+    assert client.list() == []
