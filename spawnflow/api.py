@@ -85,8 +85,7 @@ class Client:
         shape = [(index, b.source_type, b.destination_type)
                  for index, b in enumerate(request.block_device_mappings)]
         self.engine.run(uuid, 'create', build_flow.get_build_flow,
-                        {'instance_uuid': uuid, 'block_devices': shape},
-                        {'instance_uuid': uuid})
+                        {'instance_uuid': uuid, 'block_devices': shape})
         return self.show(uuid, read_deleted=True)
 
     def _check_references(self, request):
@@ -141,8 +140,7 @@ class Client:
                  for b in self.db.bdm_list(uuid)]
         state = self.engine.run(
             uuid, 'delete', delete_flow.get_delete_flow,
-            {'instance_uuid': uuid, 'block_devices': shape},
-            {'instance_uuid': uuid})
+            {'instance_uuid': uuid, 'block_devices': shape})
         if state != 'SUCCESS':
             fault = self.db.fault_get_latest(uuid)
             raise exception.SpawnflowError(

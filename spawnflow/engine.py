@@ -78,7 +78,7 @@ class Engine:
             conn.save_logbook(book)
             return book
 
-    def run(self, instance_uuid, action, factory, factory_kwargs, store):
+    def run(self, instance_uuid, action, factory, factory_kwargs):
         """Run a new flow for ``action`` on the instance, to the end.
 
         Returns the flow's final state: SUCCESS, or REVERTED when a task
@@ -101,7 +101,8 @@ class Engine:
         book.add(detail)
         self.backend.get_connection().save_logbook(book)
         engine = taskflow.engines.load(
-            flow, store=store, flow_detail=detail, book=book,
+            flow, store={'instance_uuid': instance_uuid}, flow_detail=detail,
+            book=book,
             backend=self.backend, engine='parallel', executor=self.executor)
         return self._run(engine, action_id)
 

@@ -78,7 +78,7 @@ def setup(tmp_path):
     return config, image
 
 
-@pytest.mark.parametrize('scenario, task_name, point', _cases())
+@pytest.mark.parametrize('scenario, task_name, point', list(_cases()))
 def test_crash_and_resume(setup, monkeypatch, scenario, task_name, point):
     config, image = setup
     args, shape, fail_at = SCENARIOS[scenario]
