@@ -14,7 +14,7 @@ DEBIAN_PACKAGES := qemu-utils libvirt-dev libvirt-clients pkg-config graphviz
 # virtualenv (their pinned libraries must not meet spawnflow's).
 OPENSTACK_VENVS ?= .venv-openstack
 
-.PHONY: demo test bench sample-config system-packages venv openstack-services clean
+.PHONY: demo test bench sample-config system-packages venv openstack-services libvirt-qemu clean
 
 system-packages:
 	@missing=$$(for p in $(DEBIAN_PACKAGES); do \
@@ -41,7 +41,10 @@ demo: venv
 openstack-services:
 	tools/openstack-services/install.sh $(OPENSTACK_VENVS)
 
-test: venv openstack-services
+libvirt-qemu:
+	tools/libvirt-qemu/setup.sh
+
+test: venv openstack-services libvirt-qemu
 	SPAWNFLOW_OPENSTACK_VENVS=$(abspath $(OPENSTACK_VENVS)) $(BIN)/python -m pytest tests
 
 bench: venv

@@ -15,6 +15,7 @@ from taskflow import exceptions as tf_exceptions
 from taskflow.listeners import base as listener_base
 from taskflow.persistence import models as tf_models
 from taskflow import states
+from taskflow import storage
 
 from spawnflow.persistence import taskflow_backend
 
@@ -119,6 +120,7 @@ class Engine:
         """Drive an unfinished flow to its end: forward where it was
         running, backward where it was reverting. Returns its final state
         (as run() does)."""
+        self._repair_injector(detail)
         engine = taskflow.engines.load_from_detail(
             detail, store={'instance_uuid': detail.meta['instance_uuid']},
             backend=self.backend, engine='parallel', executor=self.executor)
@@ -126,6 +128,17 @@ class Engine:
                  detail.name, detail.meta.get('action'),
                  detail.meta.get('instance_uuid'), detail.state)
         return self._run(engine, detail.meta['action_id'])
+
+    def _repair_injector(self, detail):
+        """TaskFlow saves its store in two steps (the atom detail, then its
+        results); a kill between them leaves results None, which TaskFlow
+        cannot load. The store is re-injected on resume, so start it
+        empty."""
+        for atom in detail:
+            if atom.name == storage.Storage.injector_name \
+                    and atom.results is None:
+                atom.results = {}
+                self.backend.get_connection().update_atom_details(atom)
 
     def _run(self, engine, action_id):
         engine.storage.inject({'services': self.services}, transient=True)

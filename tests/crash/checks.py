@@ -1,0 +1,42 @@
+"""End states a resumed build must reach."""
+
+import os
+
+from spawnflow.drivers.volume import base as volume_base
+
+
+def volumes_of(client, uuid):
+    return [v for v in client.services.volume.list()
+            if v['metadata'].get(volume_base.INSTANCE_KEY) == uuid]
+
+
+def assert_active(client, server, volume_indexes):
+    """ACTIVE; one running domain; exactly one volume per volume block
+    device, in-use with one attachment."""
+    assert server['vm_state'] == 'active', server['fault']
+    domains = [d for d in client.services.virt.list_instances()
+               if d['uuid'] == server['uuid']]
+    assert [d['state'] for d in domains] == ['running']
+    volumes = volumes_of(client, server['uuid'])
+    assert sorted(v['metadata'][volume_base.BDM_INDEX_KEY]
+                  for v in volumes) == sorted(map(str, volume_indexes))
+    for volume in volumes:
+        assert volume['status'] == 'in-use'
+        assert len(volume['attachments']) == 1
+
+
+def assert_reverted(client, server, fail_at):
+    """ERROR with a fault naming the failed task; nothing left."""
+    assert server['vm_state'] == 'error'
+    assert server['fault']['message'].startswith(fail_at + ' failed: ')
+    assert client.services.virt.state(server['uuid']) is None
+    assert volumes_of(client, server['uuid']) == []
+    assert not os.path.exists(client.services.instance_dir(server['uuid']))
+    assert client.services.image_cache.list() == []
+
+
+def assert_nothing_left_after_delete(client, uuid):
+    assert client.orphans() == []
+    client.delete(uuid)
+    assert client.orphans() == []
+    assert client.services.volume.list() == []

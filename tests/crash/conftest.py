@@ -1,0 +1,70 @@
+"""Crash tests: builds killed in a subprocess, resumed in this one, on real
+QEMU guests (qemu:///system), whose domains outlive a killed process as in
+production. libvirt's test driver forgets its domains with the process."""
+
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from spawnflow import api
+from spawnflow import conf as spawnflow_conf
+from tests import conftest
+from tests.fixtures import libvirt_qemu
+
+BLANK = 'source=blank,destination=volume,size=1,delete-on-termination=true'
+
+
+@pytest.fixture(scope='session')
+def qemu_uri():
+    try:
+        with libvirt_qemu.system_libvirt() as uri:
+            yield uri
+    except libvirt_qemu.Unavailable as error:
+        pytest.skip('qemu:///system unavailable: %s' % error)
+
+
+class Setup:
+    """A configuration on qemu:///system with a local image."""
+
+    def __init__(self, workdir, config, image):
+        self.workdir = workdir
+        self.config = config
+        self.image = image
+
+    def client(self):
+        return api.Client(conf=spawnflow_conf.load([self.config]))
+
+    def start_build(self, args, env):
+        """``spawnflow server create`` in a subprocess (not waited for)."""
+        return subprocess.Popen(
+            [sys.executable, '-m', 'spawnflow.cli.main', '--config-file',
+             self.config, 'server', 'create', '--flavor', 'm1.tiny',
+             'crashy', *(a.format(image=self.image['id']) for a in args)],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True)
+
+
+@pytest.fixture
+def setup(qemu_uri):
+    workdir = pathlib.Path(libvirt_qemu.shared_tmpdir())
+    config = conftest.write_config(
+        workdir / 'spawnflow.conf', workdir / 'state',
+        extra='[libvirt]\nconnection_uri = %s\nvirt_type = qemu\n'
+        % qemu_uri)
+    with api.Client(conf=spawnflow_conf.load([config])) as client:
+        client.db_sync()
+        image = client.image_create(
+            'crash', conftest.make_qcow2(workdir / 'i.qcow2'), 'qcow2')
+    yield Setup(workdir, config, image)
+    with api.Client(conf=spawnflow_conf.load([config])) as client:
+        for instance in client.db.instance_list(read_deleted=True):
+            client.services.virt.undefine(instance['uuid'])
+    shutil.rmtree(workdir)
+
+
+def environment(**values):
+    return dict(os.environ, **values)
