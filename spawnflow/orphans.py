@@ -6,7 +6,8 @@ What counts as accounted for:
 - a domain, an instance directory: the instance exists and is not deleted;
 - a volume tagged with an instance uuid: some block device mapping records
   it (also a deleted instance's, whose volume was kept by design), or its
-  instance is still building (its id may not be saved yet);
+  instance is still building (its id may not be saved yet), or it is being
+  deleted;
 - an attachment of a spawnflow volume: a block device mapping records it;
 - a temporary download or disk file (``.*.part``): less than an hour old
   (younger ones may belong to a download in progress).
@@ -57,7 +58,7 @@ def find(services):
                                     attachment['instance_uuid'],
                                     'of volume %s' % volume['id']))
         if owner and volume['id'] not in recorded_volumes \
-                and owner not in building:
+                and owner not in building and volume['status'] != 'deleting':
             found.append(Orphan('volume', volume['id'], owner,
                                 volume['name']))
     found += _instance_files(services.conf.instances_path, live)

@@ -70,7 +70,8 @@ class CreateRootDisk(base.BaseTask):
 
     The overlay is written under a temporary name and renamed, so a re-run
     replaces a partial file. Its connection_info is saved on the root BDM.
-    Revert: the overlay (and the instance directory, once empty) is removed.
+    Revert: the instance directory goes, with the overlay and any partial
+    file a killed earlier run left in it.
     """
 
     def execute(self, services, instance_uuid, base_image):
@@ -96,10 +97,7 @@ class CreateRootDisk(base.BaseTask):
         return disk
 
     def revert(self, services, instance_uuid, **kwargs):
-        directory = services.instance_dir(instance_uuid)
-        fileutils.remove(os.path.join(directory, 'disk'))
-        if os.path.isdir(directory) and not os.listdir(directory):
-            os.rmdir(directory)
+        _remove_instance_dir(services, instance_uuid)
         root = _root_bdm(services, instance_uuid)
         services.db.bdm_update(instance_uuid, root['bdm_index'],
                                {'connection_info': None})
@@ -109,7 +107,12 @@ class DeleteInstanceFiles(base.BaseTask):
     """Remove the instance directory (root disk, console log)."""
 
     def execute(self, services, instance_uuid):
-        try:
-            shutil.rmtree(services.instance_dir(instance_uuid))
-        except FileNotFoundError:
-            pass
+        _remove_instance_dir(services, instance_uuid)
+
+
+def _remove_instance_dir(services, instance_uuid):
+    """Remove the instance's directory; a no-op when there is none (or
+    when something else, not a directory, stands at its path)."""
+    directory = services.instance_dir(instance_uuid)
+    if os.path.isdir(directory):
+        shutil.rmtree(directory)

@@ -3,6 +3,7 @@
 import os
 
 from spawnflow.drivers.volume import base as volume_base
+from tests.fixtures import openstack as osf
 
 
 def volumes_of(client, uuid):
@@ -39,4 +40,6 @@ def assert_nothing_left_after_delete(client, uuid):
     assert client.orphans() == []
     client.delete(uuid)
     assert client.orphans() == []
-    assert client.services.volume.list() == []
+    # Cinder deletes asynchronously: wait (bounded) until they are gone.
+    osf.wait_for(lambda: client.services.volume.list() == [], timeout=60,
+                 what='volumes of %s deleted' % uuid)

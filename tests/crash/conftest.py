@@ -7,13 +7,17 @@ import pathlib
 import shutil
 import subprocess
 import sys
+import uuid as uuidlib
 
 import pytest
 
-from spawnflow import api
-from spawnflow import conf as spawnflow_conf
-from tests import conftest
-from tests.fixtures import libvirt_qemu
+pytest.register_assert_rewrite('tests.crash.checks')
+
+from spawnflow import api  # noqa: E402
+from spawnflow import conf as spawnflow_conf  # noqa: E402
+from tests import conftest  # noqa: E402
+from tests.fixtures import libvirt_qemu  # noqa: E402
+from tests.functional import openstack  # noqa: E402
 
 BLANK = 'source=blank,destination=volume,size=1,delete-on-termination=true'
 
@@ -59,6 +63,25 @@ def setup(qemu_uri):
         client.db_sync()
         image = client.image_create(
             'crash', conftest.make_qcow2(workdir / 'i.qcow2'), 'qcow2')
+    yield Setup(workdir, config, image)
+    with api.Client(conf=spawnflow_conf.load([config])) as client:
+        for instance in client.db.instance_list(read_deleted=True):
+            client.services.virt.undefine(instance['uuid'])
+    shutil.rmtree(workdir)
+
+
+@pytest.fixture
+def cinder_setup(qemu_uri, glance, glance_client, cinder):
+    """Glance and Cinder (a project of its own, so other tests' volumes are
+    not this one's orphans) on qemu:///system."""
+    workdir = pathlib.Path(libvirt_qemu.shared_tmpdir())
+    config = openstack.config(
+        workdir, glance, cinder, project_id=uuidlib.uuid4().hex,
+        extra='[libvirt]\nconnection_uri = %s\nvirt_type = qemu\n'
+        % qemu_uri)
+    with api.Client(conf=spawnflow_conf.load([config])) as client:
+        client.db_sync()
+    image = openstack.upload_qcow2(glance_client, workdir)
     yield Setup(workdir, config, image)
     with api.Client(conf=spawnflow_conf.load([config])) as client:
         for instance in client.db.instance_list(read_deleted=True):

@@ -30,7 +30,11 @@ SCENARIOS = {
                           crash.BLANK],
                          [(0, 'image', 'local'), (1, 'blank', 'volume')],
                          'start-domain'),
+    'image-to-cinder-volume': (['--block-device', IMAGE_VOLUME],
+                               [(0, 'image', 'volume')], None),
 }
+#: Scenarios on real Glance and Cinder rather than the local stores.
+OPENSTACK = {'image-to-cinder-volume'}
 
 
 def _task_names(flow):
@@ -56,7 +60,9 @@ def _cases():
 
 
 @pytest.mark.parametrize('scenario, task_name, point', list(_cases()))
-def test_crash_and_resume(setup, monkeypatch, scenario, task_name, point):
+def test_crash_and_resume(request, monkeypatch, scenario, task_name, point):
+    setup = request.getfixturevalue(
+        'cinder_setup' if scenario in OPENSTACK else 'setup')
     args, shape, fail_at = SCENARIOS[scenario]
     env = crash.environment(**{faultinject.CRASH_ENV:
                                '%s:%s' % (task_name, point)})

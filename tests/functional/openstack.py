@@ -11,7 +11,9 @@ from tests import conftest
 GLANCE_TOKEN = 'glance-secret-token-5f0c9d'
 
 
-def config(tmp_path, glance, cinder, extra=''):
+def config(tmp_path, glance, cinder, extra='', project_id=None):
+    """spawnflow on the test Glance and Cinder (in ``project_id``'s volumes,
+    by default the fixture's project)."""
     return conftest.write_config(
         tmp_path / 'spawnflow.conf', tmp_path / 'state', extra=f"""
 [DEFAULT]
@@ -20,7 +22,7 @@ image_driver = glance
 [cinder]
 auth_type = noauth
 user_id = admin
-project_id = {cinder.project_id}
+project_id = {project_id or cinder.project_id}
 endpoint = {cinder.endpoint}
 [glance]
 auth_type = admin_token
