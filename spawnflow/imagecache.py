@@ -38,7 +38,7 @@ class ImageCache:
                               external=True, lock_path=self._lock_dir)
 
     def _owner_path(self, image_id):
-        return os.path.join(self.base_dir, '.%s.owner' % _base_name(image_id))
+        return _owner_record(self.base_path(image_id))
 
     def fetch(self, image_id, progress=None, owner=None):
         """Return (path, downloaded): the verified base, fetched if missing.
@@ -158,8 +158,7 @@ class ImageCache:
                 return False
             if image_id is not None and image_users(db).get(image_id):
                 return False
-            fileutils.remove(os.path.join(
-                self.base_dir, '.%s.owner' % os.path.basename(entry['path'])))
+            fileutils.remove(_owner_record(entry['path']))
             return fileutils.remove(entry['path'])
 
 
@@ -179,6 +178,12 @@ def image_users(db):
             users[image_id] = (users.get(image_id, 0)
                                + (0 if instance['deleted'] else 1))
     return users
+
+
+def _owner_record(base_path):
+    """Where the instance that downloaded ``base_path`` is recorded."""
+    directory, name = os.path.split(base_path)
+    return os.path.join(directory, '.%s.owner' % name)
 
 
 def _base_name(image_id):
