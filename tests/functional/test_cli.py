@@ -353,11 +353,16 @@ def test_repeated_in_process_runs_print_one_error_each(capsys, config_file):
 
 
 @pytest.fixture
-def home(tmp_path):
-    """A clean HOME and working directory, so stray files show up."""
+def home(tmp_path_factory, tmp_path):
+    """A clean HOME and working directory, so stray files show up.
+
+    Libraries' own caches (stevedore keeps its entry point cache under
+    XDG_CACHE_HOME) go to a directory of their own, outside the tree checked.
+    """
     path = tmp_path / 'home'
     path.mkdir()
-    env = dict(os.environ, HOME=str(path))
+    env = dict(os.environ, HOME=str(path),
+               XDG_CACHE_HOME=str(tmp_path_factory.mktemp('xdg-cache')))
     return path, env
 
 
