@@ -32,7 +32,8 @@ class CreateVolume(_BlockDeviceTask):
     """Create the volume a blank, image or snapshot mapping asks for.
 
     Idempotent: a volume already recorded on the BDM row, or tagged with
-    this instance and index, is used instead of making another.
+    this instance and index, is used instead of making another; a tagged
+    one in error (its creation interrupted by a crash) is replaced.
     Revert: the volume is deleted when delete_on_termination is set and
     kept, recorded on the BDM row, otherwise (as Nova does), or when the
     volume service refuses the delete: never orphaned.
@@ -43,6 +44,13 @@ class CreateVolume(_BlockDeviceTask):
         if bdm['volume_id']:
             return bdm['volume_id']
         volume = services.volume.find(instance_uuid, self.bdm_index)
+        if volume is not None and volume['status'] == 'error':
+            # An earlier run's volume whose creation was interrupted (its
+            # process was killed) or failed: make it again.
+            LOG.info('Replacing volume %s of instance %s, in error: %s',
+                     volume['id'], instance_uuid, volume.get('error'))
+            services.volume.delete(volume['id'])
+            volume = None
         if volume is None:
             source = {'image': 'image_id', 'snapshot': 'snapshot_id'}.get(
                 bdm['source_type'])

@@ -1,9 +1,14 @@
 """The local image and volume stores on real files and qemu-img."""
 
 import os
+import subprocess
+import sys
+import threading
 
+import futurist
 import pytest
 
+from spawnflow.drivers.volume import local
 from spawnflow import exception
 
 
@@ -65,3 +70,55 @@ def test_image_cache_refuses_corrupted_data(client, image):
         client.services.image_cache.fetch(image['id'])
     cache_dir = client.services.image_cache.base_dir
     assert os.listdir(cache_dir) == []  # no base, no partial file
+
+
+def test_volume_being_created_reads_creating(client, monkeypatch):
+    """While create() runs, others see ``creating`` (not interrupted)."""
+    volume_driver = client.services.volume
+    started, release = threading.Event(), threading.Event()
+    real_qemu_img = local._qemu_img
+
+    def slow_qemu_img(*args):
+        started.set()
+        assert release.wait(timeout=60)
+        real_qemu_img(*args)
+
+    monkeypatch.setattr(local, '_qemu_img', slow_qemu_img)
+    with futurist.ThreadPoolExecutor(max_workers=1) as executor:
+        future = executor.submit(volume_driver.create, 'v', 1, {})
+        assert started.wait(timeout=60)
+        (volume,) = volume_driver.list()
+        assert volume['status'] == 'creating'
+        release.set()
+        assert future.result(timeout=60)['status'] == 'available'
+
+
+def test_volume_whose_creator_was_killed_reads_error(client, config_file):
+    """A process killed while creating a volume leaves it ``error``, as
+    Cinder does on restart; deleting it removes its partial file."""
+    volume_driver = client.services.volume
+    process = subprocess.run([sys.executable, '-c', KILLED_CREATOR,
+                              config_file], capture_output=True, text=True,
+                             timeout=60)
+    assert process.returncode == -9, process.stderr
+    (volume,) = volume_driver.list()
+    assert volume['status'] == 'error'
+    assert volume['error'] == 'creation interrupted: its process stopped'
+    partial = [n for n in os.listdir(volume_driver.path)
+               if n.startswith('.%s.' % volume['id'])]
+    assert len(partial) == 1 and partial[0].endswith('.part')
+    volume_driver.delete(volume['id'])
+    assert volume_driver.list() == []
+    assert sorted(os.listdir(volume_driver.path)) == ['locks']
+    assert os.listdir(os.path.join(volume_driver.path, 'locks')) == []
+
+
+# Creates a volume and dies (SIGKILL) while qemu-img would be making it.
+KILLED_CREATOR = '''
+import os, signal, sys
+from spawnflow import api
+from spawnflow import conf
+from spawnflow.drivers.volume import local
+local._qemu_img = lambda *args: os.kill(os.getpid(), signal.SIGKILL)
+api.Client(conf=conf.load(sys.argv[1:])).services.volume.create('v', 1, {})
+'''

@@ -80,8 +80,9 @@ class CinderVolumeDriver(base.VolumeDriver):
         return _volume(volume)
 
     def find(self, instance_uuid, bdm_index):
-        found = self._client.volumes.list(search_opts={
+        found = [v for v in self._client.volumes.list(search_opts={
             'metadata': base.volume_metadata(instance_uuid, bdm_index)})
+            if v.status != 'deleting']  # replaced, on its way out
         return _volume(found[0]) if found else None
 
     def get(self, volume_id):

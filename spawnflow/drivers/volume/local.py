@@ -4,10 +4,18 @@ Layout under ``[local_volume] volumes_path``: ``<id>.qcow2`` (data) and
 ``<id>.json`` (name, status, size, metadata, attachments);
 ``snapshots/<id>.qcow2`` and ``snapshots/<id>.json`` for snapshots. Records
 are rewritten atomically under a per-volume lock.
+
+The process creating a volume holds ``locks/create-<id>`` (flock) until the
+volume is available; a volume still ``creating`` whose lock nobody holds
+was interrupted (its process died) and reads as ``error``, as Cinder sets
+such volumes when its volume service restarts. Temporary files of a volume
+are named ``.<id>.*``; deleting the volume removes them.
 """
 
 import contextlib
 import datetime
+import fcntl
+import glob
 import os
 import tempfile
 import uuid as uuidlib
@@ -75,33 +83,60 @@ class LocalVolumeDriver(base.VolumeDriver):
     def create(self, name, size_gb, metadata, image_id=None,
                snapshot_id=None):
         """Make the volume file; the record says ``creating`` until done."""
-        os.makedirs(self.path, exist_ok=True)
-        record = {'id': str(uuidlib.uuid4()), 'name': name,
-                  'status': 'creating', 'size': size_gb,
-                  'metadata': dict(metadata), 'attachments': [],
-                  'image_id': image_id, 'snapshot_id': snapshot_id,
-                  'created_at': _now()}
-        self._write(record)
-        target = self._file(record['id'], '.qcow2')
+        volume_id = str(uuidlib.uuid4())
+        with self._creating(volume_id):
+            record = {'id': volume_id, 'name': name,
+                      'status': 'creating', 'size': size_gb,
+                      'metadata': dict(metadata), 'attachments': [],
+                      'image_id': image_id, 'snapshot_id': snapshot_id,
+                      'created_at': _now()}
+            self._write(record)
+            target = self._file(volume_id, '.qcow2')
+            try:
+                if snapshot_id:
+                    self._copy(self._snapshot(snapshot_id)['path'], 'qcow2',
+                               target, size_gb)
+                elif image_id:
+                    self._from_image(volume_id, image_id, target, size_gb)
+                else:
+                    with fileutils.atomic_file(target) as part:
+                        _qemu_img('create', '-q', '-f', 'qcow2', part.name,
+                                  str(size_gb * GiB))
+            except exception.SpawnflowError as error:
+                with self._locked(volume_id) as current:
+                    current['status'] = 'error'
+                    current['error'] = str(error)
+                raise
+            with self._locked(volume_id) as current:
+                current['status'] = 'available'
+                current['path'] = target
+        return self.get(volume_id)
+
+    def _creation_lock_file(self, volume_id):
+        return os.path.join(self.path, 'locks', 'create-' + volume_id)
+
+    @contextlib.contextmanager
+    def _creating(self, volume_id):
+        """Hold the volume's creation lock (released if the process dies)."""
+        path = self._creation_lock_file(volume_id)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, 'w') as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fileutils.remove(path)
+
+    def _creation_interrupted(self, volume_id):
+        """Whether a ``creating`` volume has no live process creating it."""
         try:
-            if snapshot_id:
-                self._copy(self._snapshot(snapshot_id)['path'], 'qcow2',
-                           target, size_gb)
-            elif image_id:
-                self._from_image(image_id, target, size_gb)
-            else:
-                with fileutils.atomic_file(target) as part:
-                    _qemu_img('create', '-q', '-f', 'qcow2', part.name,
-                              str(size_gb * GiB))
-        except exception.SpawnflowError as error:
-            with self._locked(record['id']) as current:
-                current['status'] = 'error'
-                current['error'] = str(error)
-            raise
-        with self._locked(record['id']) as current:
-            current['status'] = 'available'
-            current['path'] = target
-        return self.get(record['id'])
+            with open(self._creation_lock_file(volume_id)) as lock:
+                fcntl.flock(lock, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False  # its creator holds the lock
+        except FileNotFoundError:
+            pass  # creation just ended (the record tells how) or died
+        return self._read(volume_id)['status'] == 'creating'
 
     def _copy(self, source, source_format, target, size_gb):
         """Convert ``source`` into a qcow2 at ``target`` of ``size_gb``."""
@@ -112,10 +147,10 @@ class LocalVolumeDriver(base.VolumeDriver):
                 _qemu_img('resize', '-q', '-f', 'qcow2', part.name,
                           str(size_gb * GiB))
 
-    def _from_image(self, image_id, target, size_gb):
+    def _from_image(self, volume_id, image_id, target, size_gb):
         image = self._image_driver.show(image_id)
-        with tempfile.NamedTemporaryFile(dir=self.path,
-                                         prefix='.image-') as data:
+        with tempfile.NamedTemporaryFile(
+                dir=self.path, prefix='.%s.image-' % volume_id) as data:
             for chunk in self._image_driver.data(image_id):
                 data.write(chunk)
             data.flush()
@@ -137,6 +172,10 @@ class LocalVolumeDriver(base.VolumeDriver):
                 record.get('path', '')):
             record['status'] = 'error'
             record['error'] = 'volume file is missing'
+        elif record['status'] == 'creating' and self._creation_interrupted(
+                volume_id):
+            record['status'] = 'error'
+            record['error'] = 'creation interrupted: its process stopped'
         return record
 
     def list(self):
@@ -156,6 +195,10 @@ class LocalVolumeDriver(base.VolumeDriver):
             raise exception.VolumeError(
                 'Volume %s is attached and cannot be deleted.' % volume_id)
         fileutils.remove(self._file(volume_id, '.qcow2'))
+        for temporary in glob.glob(os.path.join(self.path,
+                                                '.%s.*' % volume_id)):
+            fileutils.remove(temporary)
+        fileutils.remove(self._creation_lock_file(volume_id))
         fileutils.remove(self._file(volume_id, '.json'))
 
     # Attachments ---------------------------------------------------------
