@@ -11,6 +11,7 @@ Nova's image cache manager does.
 """
 
 import contextlib
+import glob
 import hashlib
 import os
 import stat
@@ -84,13 +85,21 @@ class ImageCache:
             check_format(image, target.name)
 
     def remove(self, image_id, owner=None):
-        """Remove the image's base (a no-op when there is none); with
-        ``owner``, only if that instance's fetch downloaded it."""
+        """Remove the image's base and any partial download of it left by
+        a killed fetch (a no-op when there is none); with ``owner``, only
+        if that instance's fetch downloaded it. The owner record goes last,
+        so a remove killed halfway is finished by the next."""
         with self._lock(image_id):
             if owner is not None and self.owner(image_id) != owner:
                 return False
+            path = self.base_path(image_id)
+            removed = fileutils.remove(path)
+            directory, name = os.path.split(path)
+            for partial in glob.glob(os.path.join(directory,
+                                                  '.%s.*.part' % name)):
+                fileutils.remove(partial)
             fileutils.remove(self._owner_path(image_id))
-            return fileutils.remove(self.base_path(image_id))
+            return removed
 
     def owner(self, image_id):
         """The instance whose fetch downloaded the base, if recorded."""
@@ -158,8 +167,9 @@ class ImageCache:
                 return False
             if image_id is not None and image_users(db).get(image_id):
                 return False
+            removed = fileutils.remove(entry['path'])
             fileutils.remove(_owner_record(entry['path']))
-            return fileutils.remove(entry['path'])
+            return removed
 
 
 def image_users(db):

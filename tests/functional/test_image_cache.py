@@ -186,3 +186,23 @@ def test_image_users_counts_live_instances_and_image_volumes(
     client.delete(server['uuid'])
 
     assert imagecache.image_users(client.db) == {root: 0, volume_source: 0}
+
+
+def test_remove_finishes_what_a_killed_fetch_or_remove_left(
+        client, cache, tmp_path):
+    """A fetch killed mid-download leaves its owner record and a partial
+    file; a remove killed after the base went leaves the owner record.
+    The owner's next remove clears both, and only the owner's does."""
+    image_id = _image(client, tmp_path, 'killed')
+    owner = str(uuidlib.uuid4())
+    path, downloaded = cache.fetch(image_id, owner=owner)
+    assert downloaded
+    os.unlink(path)  # as a remove killed between its two steps left it
+    directory, name = os.path.split(path)
+    partial = os.path.join(directory, '.%s.x1y2.part' % name)
+    open(partial, 'wb').close()  # as a killed download left it
+
+    assert cache.remove(image_id, owner=str(uuidlib.uuid4())) is False
+    assert os.path.exists(partial) and cache.owner(image_id) == owner
+    assert cache.remove(image_id, owner=owner) is False  # no base to remove
+    assert os.listdir(directory) == []
