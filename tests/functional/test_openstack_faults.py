@@ -32,8 +32,12 @@ def _assert_clean(client, cinder_client, server):
     attachment, no domain, nothing in the image cache."""
     recorded = {b['volume_id'] for b in server['block_devices']
                 if b['volume_id']}
+    # Cinder finishes deletes asynchronously: the volumes the revert
+    # deleted must go (bounded wait); any other would be an orphan.
+    osf.wait_for(lambda: {v.id for v in _volumes_of(cinder_client, server)}
+                 <= recorded, timeout=60,
+                 what='volumes of %s not recorded deleted' % server['uuid'])
     for volume in _volumes_of(cinder_client, server):
-        assert volume.id in recorded, 'orphaned volume %s' % volume.id
         assert volume.attachments == []
     assert client.services.virt.state(server['uuid']) is None
     base_dir = client.services.image_cache.base_dir
