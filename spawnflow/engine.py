@@ -130,13 +130,14 @@ class Engine:
         return self._run(engine, detail.meta['action_id'])
 
     def _repair_injector(self, detail):
-        """TaskFlow saves its store in two steps (the atom detail, then its
-        results); a kill between them leaves results None, which TaskFlow
-        cannot load. The store is re-injected on resume, so start it
-        empty."""
+        """TaskFlow saves its store in two steps: the atom detail with no
+        state and no results, then both. A kill between them leaves a
+        store TaskFlow can neither load nor read, so no task finds its
+        arguments. The store is re-injected on resume: start it empty."""
         for atom in detail:
-            if atom.name == storage.Storage.injector_name \
-                    and atom.results is None:
+            if atom.name == storage.Storage.injector_name and (
+                    atom.state != states.SUCCESS or atom.results is None):
+                atom.state = states.SUCCESS
                 atom.results = {}
                 self.backend.get_connection().update_atom_details(atom)
 

@@ -87,10 +87,13 @@ def test_crash_and_resume(request, monkeypatch, scenario, task_name, point):
         checks.assert_nothing_left_after_delete(client, server['uuid'])
 
 
-def test_resume_after_a_kill_inside_taskflows_store_save(setup):
-    """Found by the random kills (seed 3506677948, run 24): TaskFlow saves
-    the store's atom detail, then its results; a kill between the two left
-    a detail TaskFlow could not load."""
+@pytest.mark.parametrize('state', ['SUCCESS', None])
+def test_resume_after_a_kill_inside_taskflows_store_save(setup, state):
+    """Found by the random kills (seed 3506677948, run 24, and seed
+    3452629869, run 11): TaskFlow saves the store's atom detail with no
+    state and no results, then both; a kill between the two left a detail
+    TaskFlow could not load (results None) or read (state None: every task
+    then missed instance_uuid)."""
     env = crash.environment(**{faultinject.CRASH_ENV:
                                'mark-building:before-execute'})
     process = setup.start_build(['--image', '{image}'], env)
@@ -99,7 +102,8 @@ def test_resume_after_a_kill_inside_taskflows_store_save(setup):
     with setup.client() as client:
         (detail,) = client.engine.unfinished()
         (injector,) = [a for a in detail if a.name == '_TaskFlow_INJECTOR']
-        injector.results = None  # as the kill left it
+        injector.state = state  # as a kill between the saves left it
+        injector.results = None
         client.engine.backend.get_connection().update_atom_details(injector)
         (instance,) = client.list()
         assert [s for _u, _a, s in client.resume()] == ['SUCCESS']
