@@ -23,6 +23,7 @@ from spawnflow import engine as spawnflow_engine
 from spawnflow import drivers
 from spawnflow import exception
 from spawnflow import imagecache
+from spawnflow import flows
 from spawnflow.flows import build as build_flow
 from spawnflow.flows import delete as delete_flow
 from spawnflow import objects
@@ -136,11 +137,10 @@ class Client:
                 return
             except exception.UnexpectedTaskStateError:
                 instance = self.db.instance_get(uuid)  # build just ended
-        shape = [(b['bdm_index'], b['source_type'], b['destination_type'])
-                 for b in self.db.bdm_list(uuid)]
         state = self.engine.run(
             uuid, 'delete', delete_flow.get_delete_flow,
-            {'instance_uuid': uuid, 'block_devices': shape})
+            {'instance_uuid': uuid,
+             'block_devices': flows.block_device_shape(self.db, uuid)})
         if state != 'SUCCESS':
             fault = self.db.fault_get_latest(uuid)
             raise exception.SpawnflowError(

@@ -17,6 +17,8 @@ from taskflow.persistence import models as tf_models
 from taskflow import states
 from taskflow import storage
 
+from spawnflow import flows
+from spawnflow.flows import changed
 from spawnflow.persistence import taskflow_backend
 
 LOG = logging.getLogger(__name__)
@@ -118,15 +120,78 @@ class Engine:
 
     def resume(self, detail):
         """Drive an unfinished flow to its end: forward where it was
-        running, backward where it was reverting. Returns its final state
-        (as run() does)."""
+        running, backward where it was reverting. A flow whose saved tasks
+        are not this code's is reverted instead (see flows.changed).
+        Returns its final state (as run() does)."""
         self._repair_injector(detail)
+        changes = self._changes(detail)
+        if changes is not None:
+            return self._revert_changed(detail, *changes)
         engine = taskflow.engines.load_from_detail(
             detail, store={'instance_uuid': detail.meta['instance_uuid']},
             backend=self.backend, engine='parallel', executor=self.executor)
         LOG.info('Resuming %s (%s) of instance %s from state %s',
                  detail.name, detail.meta.get('action'),
                  detail.meta.get('instance_uuid'), detail.state)
+        return self._run(engine, detail.meta['action_id'])
+
+    @staticmethod
+    def _changes(detail):
+        """None when the saved tasks are those of the flow this code builds
+        from the saved factory; else (saved tasks this code lacks, this
+        code's tasks never saved)."""
+        try:
+            flow = taskflow.engines.flow_from_detail(detail)
+        except (ImportError, ValueError, TypeError) as error:
+            # Factory gone, no factory saved, or its arguments changed.
+            LOG.warning('Cannot rebuild flow %s: %s', detail.name, error)
+            return [], []
+        saved = {atom.name for atom in detail} - {
+            storage.Storage.injector_name}
+        code = set(changed.atom_names(flow))
+        if not saved or saved == code:
+            # (None saved: killed before TaskFlow saved them; nothing ran.)
+            return None
+        return sorted(saved - code), sorted(code - saved)
+
+    def _revert_changed(self, detail, saved_only, code_only):
+        """Replace the flow by the action's current flow, all done, and a
+        last task that fails, so that every revert runs."""
+        instance_uuid = detail.meta['instance_uuid']
+        action = detail.meta['action']
+        LOG.warning('Flow %s (%s) of instance %s no longer matches this '
+                    'code (saved only: %s; code only: %s); reverting it.',
+                    detail.name, action, instance_uuid, saved_only,
+                    code_only)
+        kwargs = {'action': action, 'instance_uuid': instance_uuid,
+                  'block_devices': flows.block_device_shape(
+                      self.services.db, instance_uuid),
+                  'saved_only': saved_only, 'code_only': code_only}
+        flow = changed.get_revert_flow(**kwargs)
+        replacement = tf_models.FlowDetail(flow.name,
+                                           uuid=str(uuidlib.uuid4()))
+        taskflow.engines.save_factory_details(
+            replacement, changed.get_revert_flow, (), kwargs)
+        replacement.meta.update({
+            'instance_uuid': instance_uuid, 'action': action,
+            'action_id': detail.meta['action_id'], 'replaces': detail.uuid})
+        for name in changed.atom_names(flow):
+            if name != changed.RefuseChangedFlow.NAME:
+                atom = tf_models.TaskDetail(name, str(uuidlib.uuid4()))
+                atom.state = states.SUCCESS
+                replacement.add(atom)
+        # One transaction: the replacement exists exactly when the old
+        # flow is closed.
+        book = self.backend.get_connection().get_logbook(instance_uuid)
+        book.add(replacement)
+        old = book.find(detail.uuid)
+        old.state = states.REVERTED
+        old.meta['replaced_by'] = replacement.uuid
+        self.backend.get_connection().save_logbook(book)
+        engine = taskflow.engines.load(
+            flow, store={'instance_uuid': instance_uuid},
+            flow_detail=replacement, book=book, backend=self.backend,
+            engine='parallel', executor=self.executor)
         return self._run(engine, detail.meta['action_id'])
 
     def _repair_injector(self, detail):

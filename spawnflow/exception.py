@@ -84,3 +84,19 @@ class ImageChecksumMismatch(ImageError):
 
 class VirtError(SpawnflowError):
     pass
+
+
+class FlowChanged(SpawnflowError):
+    """A saved flow's tasks are not the ones this code's flow has."""
+
+    def __init__(self, action, saved_only, code_only):
+        parts = []
+        if saved_only:
+            parts.append('saved tasks this code lacks: %s'
+                         % ', '.join(saved_only))
+        if code_only:
+            parts.append('tasks never saved: %s' % ', '.join(code_only))
+        super().__init__(
+            'The saved %s flow no longer matches this version of spawnflow '
+            '(%s); everything it may have done is reverted.'
+            % (action, '; '.join(parts) or 'its flow factory is gone'))

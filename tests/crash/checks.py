@@ -30,9 +30,14 @@ def assert_reverted(client, server, fail_at):
     """ERROR with a fault naming the failed task; nothing left."""
     assert server['vm_state'] == 'error'
     assert server['fault']['message'].startswith(fail_at + ' failed: ')
-    assert client.services.virt.state(server['uuid']) is None
-    assert volumes_of(client, server['uuid']) == []
-    assert not os.path.exists(client.services.instance_dir(server['uuid']))
+    assert_nothing_held(client, server['uuid'])
+
+
+def assert_nothing_held(client, uuid):
+    """No domain, volume, instance directory or cache entry."""
+    assert client.services.virt.state(uuid) is None
+    assert volumes_of(client, uuid) == []
+    assert not os.path.exists(client.services.instance_dir(uuid))
     assert client.services.image_cache.list() == []
 
 

@@ -2,6 +2,7 @@
 QEMU guests (qemu:///system), whose domains outlive a killed process as in
 production. libvirt's test driver forgets its domains with the process."""
 
+import contextlib
 import os
 import pathlib
 import shutil
@@ -52,8 +53,10 @@ class Setup:
             text=True)
 
 
-@pytest.fixture
-def setup(qemu_uri):
+@contextlib.contextmanager
+def local_setup(qemu_uri):
+    """A fresh state directory and database, with a local image, on
+    qemu:///system; its domains are undefined at the end."""
     workdir = pathlib.Path(libvirt_qemu.shared_tmpdir())
     config = conftest.write_config(
         workdir / 'spawnflow.conf', workdir / 'state',
@@ -63,11 +66,19 @@ def setup(qemu_uri):
         client.db_sync()
         image = client.image_create(
             'crash', conftest.make_qcow2(workdir / 'i.qcow2'), 'qcow2')
-    yield Setup(workdir, config, image)
-    with api.Client(conf=spawnflow_conf.load([config])) as client:
-        for instance in client.db.instance_list(read_deleted=True):
-            client.services.virt.undefine(instance['uuid'])
-    shutil.rmtree(workdir)
+    try:
+        yield Setup(workdir, config, image)
+    finally:
+        with api.Client(conf=spawnflow_conf.load([config])) as client:
+            for instance in client.db.instance_list(read_deleted=True):
+                client.services.virt.undefine(instance['uuid'])
+        shutil.rmtree(workdir)
+
+
+@pytest.fixture
+def setup(qemu_uri):
+    with local_setup(qemu_uri) as value:
+        yield value
 
 
 @pytest.fixture

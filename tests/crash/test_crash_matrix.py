@@ -10,10 +10,10 @@ with everything reverted. Every case ends with ``orphans list`` empty.
 """
 
 import pytest
-from taskflow import task as tf_task
 
 from spawnflow import faultinject
 from spawnflow.flows import build
+from spawnflow.flows import changed
 from tests.crash import checks
 from tests.crash import conftest as crash
 
@@ -37,17 +37,9 @@ SCENARIOS = {
 OPENSTACK = {'image-to-cinder-volume'}
 
 
-def _task_names(flow):
-    for item, _meta in flow.iter_nodes():
-        if isinstance(item, tf_task.Task):
-            yield item.name
-        else:
-            yield from _task_names(item)
-
-
 def _cases():
     for scenario, (_args, shape, fail_at) in SCENARIOS.items():
-        names = list(_task_names(build.get_build_flow('x', shape)))
+        names = list(changed.atom_names(build.get_build_flow('x', shape)))
         if fail_at:
             names = names[:names.index(fail_at) + 1]
             points = faultinject.POINTS
