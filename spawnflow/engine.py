@@ -139,7 +139,7 @@ class Engine:
     def _changes(detail):
         """None when the saved tasks are those of the flow this code builds
         from the saved factory; else (saved tasks this code lacks, this
-        code's tasks never saved)."""
+        code's tasks the saved flow lacks)."""
         try:
             flow = taskflow.engines.flow_from_detail(detail)
         except (ImportError, ValueError, TypeError) as error:
@@ -175,11 +175,13 @@ class Engine:
         replacement.meta.update({
             'instance_uuid': instance_uuid, 'action': action,
             'action_id': detail.meta['action_id'], 'replaces': detail.uuid})
+        # Every atom is saved with it (so a crash before it runs leaves a
+        # detail that matches this code): all done, but the last.
         for name in changed.atom_names(flow):
-            if name != changed.RefuseChangedFlow.NAME:
-                atom = tf_models.TaskDetail(name, str(uuidlib.uuid4()))
-                atom.state = states.SUCCESS
-                replacement.add(atom)
+            atom = tf_models.TaskDetail(name, str(uuidlib.uuid4()))
+            atom.state = (states.PENDING if name == changed.RefuseChangedFlow
+                          .NAME else states.SUCCESS)
+            replacement.add(atom)
         # One transaction: the replacement exists exactly when the old
         # flow is closed.
         book = self.backend.get_connection().get_logbook(instance_uuid)

@@ -95,7 +95,8 @@ class FlowChanged(SpawnflowError):
             parts.append('saved tasks this code lacks: %s'
                          % ', '.join(saved_only))
         if code_only:
-            parts.append('tasks never saved: %s' % ', '.join(code_only))
+            parts.append('tasks the saved flow lacks: %s'
+                         % ', '.join(code_only))
         super().__init__(
             'The saved %s flow no longer matches this version of spawnflow '
             '(%s); everything it may have done is reverted.'

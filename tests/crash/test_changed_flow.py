@@ -6,9 +6,6 @@ ERROR with a fault naming the change and nothing held, even what a task
 this code no longer has created.
 """
 
-import subprocess
-import sys
-
 from spawnflow import faultinject
 from spawnflow.tasks import volume
 from tests.crash import checks
@@ -56,8 +53,8 @@ def test_renamed_task(setup, monkeypatch):
         assert replacement.meta['replaces'] == old.uuid
         events = _assert_reverted_for_change(
             client, instance['uuid'],
-            'saved tasks this code lacks: create-volume-1; tasks never '
-            'saved: allocate-volume-1')
+            'saved tasks this code lacks: create-volume-1; tasks the saved '
+            'flow lacks: allocate-volume-1')
         assert 'revert-allocate-volume-1' in events
 
 
@@ -75,13 +72,10 @@ def test_factory_gone_and_killed_while_reverting(setup):
         _forget_factory(client)
         (instance,) = client.list()
     # The first resume dies while reverting the replacement flow ...
-    process = subprocess.run(
-        [sys.executable, '-m', 'spawnflow.cli.main', '--config-file',
-         setup.config, 'resume'],
-        env=crash.environment(**{faultinject.CRASH_ENV:
-                                 'define-domain:before-revert'}),
-        capture_output=True, text=True, timeout=120)
-    assert process.returncode == -9, process.stderr
+    process = setup.start(['resume'], crash.environment(
+        **{faultinject.CRASH_ENV: 'define-domain:before-revert'}))
+    _out, err = process.communicate(timeout=120)
+    assert process.returncode == -9, err
     # ... and the next one finishes it.
     with setup.client() as client:
         assert client.services.virt.state(instance['uuid']) is not None
