@@ -43,14 +43,19 @@ class Setup:
     def client(self):
         return api.Client(conf=spawnflow_conf.load([self.config]))
 
-    def start_build(self, args, env):
-        """``spawnflow server create`` in a subprocess (not waited for)."""
+    def start(self, args, env):
+        """``spawnflow <args>`` in a subprocess (not waited for)."""
         return subprocess.Popen(
             [sys.executable, '-m', 'spawnflow.cli.main', '--config-file',
-             self.config, 'server', 'create', '--flavor', 'm1.tiny',
-             'crashy', *(a.format(image=self.image['id']) for a in args)],
+             self.config, *args],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             text=True)
+
+    def start_build(self, args, env):
+        """``spawnflow server create`` in a subprocess (not waited for)."""
+        return self.start(
+            ['server', 'create', '--flavor', 'm1.tiny', 'crashy',
+             *(a.format(image=self.image['id']) for a in args)], env)
 
 
 @contextlib.contextmanager

@@ -7,13 +7,17 @@ dies there; this process then runs ``resume`` (as a new conductor would)
 and asserts: ACTIVE with exactly one volume per block device, one domain,
 one attachment per volume; or, for the build that fails at spawn, ERROR
 with everything reverted. Every case ends with ``orphans list`` empty.
+Deletes killed at each task finish on resume too.
 """
+
+import os
 
 import pytest
 
 from spawnflow import faultinject
 from spawnflow.flows import build
 from spawnflow.flows import changed
+from spawnflow.flows import delete
 from tests.crash import checks
 from tests.crash import conftest as crash
 
@@ -77,6 +81,36 @@ def test_crash_and_resume(request, monkeypatch, scenario, task_name, point):
             checks.assert_active(client, server, [
                 index for index, _s, dest in shape if dest == 'volume'])
         checks.assert_nothing_left_after_delete(client, server['uuid'])
+
+
+DELETE_SHAPE = [(0, 'image', 'local'), (1, 'blank', 'volume')]
+
+
+@pytest.mark.parametrize('task_name', list(changed.atom_names(
+    delete.get_delete_flow('x', DELETE_SHAPE))))
+@pytest.mark.parametrize('point', ['before-execute', 'after-execute'])
+def test_delete_crash_and_resume(setup, task_name, point):
+    """A delete killed at any task finishes on resume: the instance is
+    deleted and holds nothing (its volume had delete_on_termination)."""
+    with setup.client() as client:
+        server = client.build('doomed', flavor='m1.tiny',
+                              image=setup.image['id'],
+                              block_devices=[crash.BLANK])
+        checks.assert_active(client, server, [1])
+    process = setup.start(['server', 'delete', server['uuid']],
+                          crash.environment(**{faultinject.CRASH_ENV:
+                                               '%s:%s' % (task_name, point)}))
+    _out, err = process.communicate(timeout=120)
+    assert process.returncode == -9, err
+
+    with setup.client() as client:
+        assert client.resume() == [(server['uuid'], 'delete', 'SUCCESS')]
+        assert client.list() == []
+        assert client.services.virt.state(server['uuid']) is None
+        assert checks.volumes_of(client, server['uuid']) == []
+        assert not os.path.exists(client.services.instance_dir(
+            server['uuid']))
+        assert client.orphans() == []
 
 
 @pytest.mark.parametrize('state', ['SUCCESS', None])

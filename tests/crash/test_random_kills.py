@@ -4,9 +4,9 @@ Each run starts ``spawnflow server create`` (an image-backed root disk and a
 blank volume) in a subprocess and kills it after a random delay, drawn
 uniformly from the window in which a build runs here: from its instance
 being recorded to its flow's end (measured once per module, from the
-database's timestamps). Every other run is made to fail at start-domain, so kills also land
-in the middle of reverts. This process then resumes, as a new conductor
-would, and checks the same end states as the crash matrix.
+database's timestamps). Every other run is made to fail at start-domain,
+so kills also land in the middle of reverts. This process then resumes, as
+a new conductor would, and checks the same end states as the crash matrix.
 
 The seed is in every test id; replay a run with
 ``SPAWNFLOW_RANDOM_KILL_SEED=<seed> pytest 'tests/crash/test_random_kills.py
@@ -16,7 +16,6 @@ The seed is in every test id; replay a run with
 import os
 import random
 import subprocess
-import time
 
 import pytest
 from taskflow import storage
