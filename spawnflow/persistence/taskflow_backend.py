@@ -1,15 +1,26 @@
 """TaskFlow's SQL persistence on spawnflow's own engine.
 
 TaskFlow's stock backend builds a new ``Connection`` (a fresh MetaData and
-every Table) for each state save, which defeats SQLAlchemy's statement cache.
-The tables never change, so one connection object serves the whole process.
+every Table) for each state save, which defeats SQLAlchemy's statement
+cache; the tables never change, so one connection serves the whole process.
+
+Its saves also read before they write: an atom save selects the row and
+merges into it, and a flow save (each flow state change) reads every atom
+of the flow and rewrites them all. TaskFlow's storage always saves whole,
+current details (clones of what it holds) and saves each atom change with
+an atom save, so here an atom save is one UPDATE, and a flow save updates
+the flow row and inserts only the atoms it has not saved yet. Each save is
+still one transaction, committed before the engine goes on.
 """
 
+import sqlalchemy as sa
+from taskflow import exceptions as tf_exceptions
 from taskflow.persistence.backends import impl_sqlalchemy
+from taskflow.persistence import models
 
 
 class SQLBackend(impl_sqlalchemy.SQLAlchemyBackend):
-    """A stock SQLAlchemy backend that builds its table metadata once."""
+    """The stock SQLAlchemy backend, with one lean connection."""
 
     def __init__(self, engine):
         super().__init__({'connection': engine.url.render_as_string(
@@ -18,5 +29,63 @@ class SQLBackend(impl_sqlalchemy.SQLAlchemyBackend):
 
     def get_connection(self):
         if self._connection is None:
-            self._connection = super().get_connection()
+            self._connection = Connection(self,
+                                          upgrade_lock=self._upgrade_lock)
+            self._connection.validate()
         return self._connection
+
+
+class Connection(impl_sqlalchemy.Connection):
+    """Saves that write without reading first, through statements built
+    once (bound parameters, so SQLAlchemy does not coerce values anew)."""
+
+    def __init__(self, backend, upgrade_lock):
+        super().__init__(backend, upgrade_lock)
+        self._update_atom = _update_by_uuid(self._tables.atomdetails)
+        self._update_flow = _update_by_uuid(self._tables.flowdetails)
+
+    def update_atom_details(self, atom_detail):
+        with self._engine.begin() as conn:
+            result = conn.execute(self._update_atom,
+                                  _by_uuid(atom_detail.to_dict()))
+        if result.rowcount == 0:
+            raise tf_exceptions.NotFound(
+                "No atom details found with uuid '%s'" % atom_detail.uuid)
+        return atom_detail
+
+    def update_flow_details(self, flow_detail):
+        atomdetails = self._tables.atomdetails
+        with self._engine.begin() as conn:
+            result = conn.execute(self._update_flow,
+                                  _by_uuid(flow_detail.to_dict()))
+            if result.rowcount == 0:
+                raise tf_exceptions.NotFound(
+                    "No flow details found with uuid '%s'"
+                    % flow_detail.uuid)
+            saved = set(conn.scalars(
+                sa.select(atomdetails.c.uuid)
+                .where(atomdetails.c.parent_uuid == flow_detail.uuid)))
+            for atom_detail in flow_detail:
+                if atom_detail.uuid not in saved:
+                    conn.execute(atomdetails.insert().values(
+                        dict(atom_detail.to_dict(),
+                             parent_uuid=flow_detail.uuid,
+                             atom_type=models.atom_detail_type(atom_detail))))
+        return flow_detail
+
+
+def _update_by_uuid(table):
+    """UPDATE of every column a detail's to_dict() has, by its uuid."""
+    columns = [c.name for c in table.columns
+               if c.name not in ('uuid', 'parent_uuid', 'atom_type',
+                                 'created_at', 'updated_at')]
+    return (table.update()
+            .where(table.c.uuid == sa.bindparam('_uuid'))
+            .values({name: sa.bindparam(name) for name in columns}))
+
+
+def _by_uuid(values):
+    """to_dict() values as the parameters of an _update_by_uuid statement."""
+    values = dict(values)
+    values['_uuid'] = values.pop('uuid')
+    return values

@@ -1,0 +1,105 @@
+"""spawnflow's TaskFlow connection saves what TaskFlow's stock one saves.
+
+Its saves write without reading first; these tests run real flows (one
+succeeding, one failing and reverting) through it and through the stock
+backend, and compare what a fresh connection then loads, on SQLite and on
+PostgreSQL.
+"""
+
+import pytest
+import taskflow.engines
+from taskflow import exceptions as tf_exceptions
+from taskflow.patterns import linear_flow
+from taskflow.persistence.backends import impl_sqlalchemy
+from taskflow.persistence import models
+from taskflow import task
+
+from spawnflow.persistence import api as db_api
+from spawnflow.persistence import taskflow_backend
+
+
+class Add(task.Task):
+    def execute(self, x):
+        return x + 1
+
+    def revert(self, x, result, **kwargs):
+        return 'undid %s' % (result,)
+
+
+class Fail(task.Task):
+    def execute(self, x):
+        raise ValueError('boom at %s' % x)
+
+
+def _flow(failing):
+    flow = linear_flow.Flow('f').add(Add('one', provides='y'),
+                                     Add('two', rebind={'x': 'y'}))
+    if failing:
+        flow.add(Fail('three'))
+    return flow
+
+
+@pytest.fixture(params=['sqlite', 'postgresql'])
+def url(request, tmp_path):
+    if request.param == 'sqlite':
+        return 'sqlite:///%s' % (tmp_path / 'tf.sqlite')
+    return request.getfixturevalue('postgresql_url')
+
+
+def _spawnflow_backend(url):
+    backend = taskflow_backend.SQLBackend(db_api.create_engine(url))
+    backend.get_connection().upgrade()
+    return backend
+
+
+def _saved(backend, book_uuid):
+    """What a fresh connection loads: (flow state, meta) and each atom."""
+    (detail,) = impl_sqlalchemy.Connection(
+        backend, upgrade_lock=backend._upgrade_lock).get_logbook(book_uuid)
+    atoms = {a.name: (a.state, a.intention, a.results, a.revert_results,
+                      a.failure and a.failure.exception_str)
+             for a in detail}
+    return detail.state, detail.meta.get('note'), atoms
+
+
+@pytest.mark.parametrize('failing', [False, True])
+def test_flow_saves_match_the_stock_backend(url, tmp_path, failing):
+    stock = impl_sqlalchemy.SQLAlchemyBackend(
+        {'connection': 'sqlite:///%s' % (tmp_path / 'stock.sqlite')})
+    stock.get_connection().upgrade()
+    lean = _spawnflow_backend(url)
+    saved = []
+    for backend in (stock, lean):
+        book = models.LogBook('book')
+        detail = models.FlowDetail('f', uuid=book.uuid)
+        detail.meta['note'] = 'kept'
+        book.add(detail)
+        backend.get_connection().save_logbook(book)
+        engine = taskflow.engines.load(
+            _flow(failing), store={'x': 1}, flow_detail=detail, book=book,
+            backend=backend)
+        if failing:
+            with pytest.raises(ValueError, match='boom at 1'):
+                engine.run()
+        else:
+            engine.run()
+        saved.append(_saved(backend, book.uuid))
+    assert saved[0] == saved[1]
+    state, note, atoms = saved[1]
+    assert note == 'kept'
+    if failing:
+        assert state == 'REVERTED'
+        assert atoms['one'][:2] == ('REVERTED', 'REVERT')
+        assert atoms['one'][3] == 'undid 2'
+        assert atoms['three'][4] == 'boom at 1'
+    else:
+        assert state == 'SUCCESS'
+        assert atoms['two'][:3] == ('SUCCESS', 'EXECUTE', 3)
+
+
+def test_saves_of_unknown_details_raise_not_found(url):
+    connection = _spawnflow_backend(url).get_connection()
+    with pytest.raises(tf_exceptions.NotFound):
+        connection.update_atom_details(models.TaskDetail('t', 'no-such'))
+    with pytest.raises(tf_exceptions.NotFound):
+        connection.update_flow_details(models.FlowDetail('f', 'no-such'))
