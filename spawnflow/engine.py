@@ -92,22 +92,20 @@ class Engine:
         action_id = self.services.db.action_start(
             instance_uuid, action, 'req-%s' % uuidlib.uuid4())
         flow = factory(**factory_kwargs)
-        # The detail is saved once, with everything a resume needs (the
-        # factory to rebuild the flow, the instance, the action), so a
-        # crash never leaves a detail that cannot be resumed.
-        detail = tf_models.FlowDetail(flow.name, uuid=str(uuidlib.uuid4()))
-        taskflow.engines.save_factory_details(detail, factory, (),
-                                              factory_kwargs)
-        detail.meta.update({'instance_uuid': instance_uuid,
-                            'action': action, 'action_id': action_id})
         book = self._logbook(instance_uuid)
+        detail = _new_detail(flow, factory, factory_kwargs, {
+            'instance_uuid': instance_uuid, 'action': action,
+            'action_id': action_id})
         book.add(detail)
         self.backend.get_connection().save_logbook(book)
-        engine = taskflow.engines.load(
-            flow, store={'instance_uuid': instance_uuid}, flow_detail=detail,
-            book=book,
-            backend=self.backend, engine='parallel', executor=self.executor)
-        return self._run(engine, action_id)
+        return self._run(self._load(flow, detail), action_id)
+
+    def _load(self, flow, detail):
+        """A TaskFlow engine running ``flow`` with its state in ``detail``."""
+        return taskflow.engines.load(
+            flow, store={'instance_uuid': detail.meta['instance_uuid']},
+            flow_detail=detail, backend=self.backend, engine='parallel',
+            executor=self.executor)
 
     def flow_details(self):
         """Every flow detail (one per action on an instance)."""
@@ -124,35 +122,19 @@ class Engine:
         are not this code's is reverted instead (see flows.changed).
         Returns its final state (as run() does)."""
         self._repair_injector(detail)
-        changes = self._changes(detail)
-        if changes is not None:
-            return self._revert_changed(detail, *changes)
-        engine = taskflow.engines.load_from_detail(
-            detail, store={'instance_uuid': detail.meta['instance_uuid']},
-            backend=self.backend, engine='parallel', executor=self.executor)
-        LOG.info('Resuming %s (%s) of instance %s from state %s',
-                 detail.name, detail.meta.get('action'),
-                 detail.meta.get('instance_uuid'), detail.state)
-        return self._run(engine, detail.meta['action_id'])
-
-    @staticmethod
-    def _changes(detail):
-        """None when the saved tasks are those of the flow this code builds
-        from the saved factory; else (saved tasks this code lacks, this
-        code's tasks the saved flow lacks)."""
         try:
             flow = taskflow.engines.flow_from_detail(detail)
         except (ImportError, ValueError, TypeError) as error:
             # Factory gone, no factory saved, or its arguments changed.
             LOG.warning('Cannot rebuild flow %s: %s', detail.name, error)
-            return [], []
-        saved = {atom.name for atom in detail} - {
-            storage.Storage.injector_name}
-        code = set(changed.atom_names(flow))
-        if not saved or saved == code:
-            # (None saved: killed before TaskFlow saved them; nothing ran.)
-            return None
-        return sorted(saved - code), sorted(code - saved)
+            return self._revert_changed(detail, [], [])
+        changes = _changes(detail, flow)
+        if changes is not None:
+            return self._revert_changed(detail, *changes)
+        LOG.info('Resuming %s (%s) of instance %s from state %s',
+                 detail.name, detail.meta.get('action'),
+                 detail.meta.get('instance_uuid'), detail.state)
+        return self._run(self._load(flow, detail), detail.meta['action_id'])
 
     def _revert_changed(self, detail, saved_only, code_only):
         """Replace the flow by the action's current flow, all done, and a
@@ -168,13 +150,11 @@ class Engine:
                       self.services.db, instance_uuid),
                   'saved_only': saved_only, 'code_only': code_only}
         flow = changed.get_revert_flow(**kwargs)
-        replacement = tf_models.FlowDetail(flow.name,
-                                           uuid=str(uuidlib.uuid4()))
-        taskflow.engines.save_factory_details(
-            replacement, changed.get_revert_flow, (), kwargs)
-        replacement.meta.update({
-            'instance_uuid': instance_uuid, 'action': action,
-            'action_id': detail.meta['action_id'], 'replaces': detail.uuid})
+        replacement = _new_detail(
+            flow, changed.get_revert_flow, kwargs, {
+                'instance_uuid': instance_uuid, 'action': action,
+                'action_id': detail.meta['action_id'],
+                'replaces': detail.uuid})
         # Every atom is saved with it (so a crash before it runs leaves a
         # detail that matches this code): all done, but the last.
         for name in changed.atom_names(flow):
@@ -184,17 +164,14 @@ class Engine:
             replacement.add(atom)
         # One transaction: the replacement exists exactly when the old
         # flow is closed.
-        book = self.backend.get_connection().get_logbook(instance_uuid)
+        book = self._logbook(instance_uuid)
         book.add(replacement)
         old = book.find(detail.uuid)
         old.state = states.REVERTED
         old.meta['replaced_by'] = replacement.uuid
         self.backend.get_connection().save_logbook(book)
-        engine = taskflow.engines.load(
-            flow, store={'instance_uuid': instance_uuid},
-            flow_detail=replacement, book=book, backend=self.backend,
-            engine='parallel', executor=self.executor)
-        return self._run(engine, detail.meta['action_id'])
+        return self._run(self._load(flow, replacement),
+                         detail.meta['action_id'])
 
     def _repair_injector(self, detail):
         """TaskFlow saves its store in two steps: the atom detail with no
@@ -230,3 +207,26 @@ class Engine:
 
     def close(self):
         self.executor.shutdown(wait=True)
+
+
+def _changes(detail, flow):
+    """None when the saved tasks are those of ``flow`` (this code's flow
+    for the detail); else (saved tasks this code lacks, this code's tasks
+    the saved flow lacks)."""
+    saved = {atom.name for atom in detail} - {storage.Storage.injector_name}
+    code = set(changed.atom_names(flow))
+    if not saved or saved == code:
+        # (None saved: killed before TaskFlow saved them; nothing ran.)
+        return None
+    return sorted(saved - code), sorted(code - saved)
+
+
+def _new_detail(flow, factory, factory_kwargs, meta):
+    """A flow detail holding everything a resume needs: the factory that
+    rebuilds the flow, and the instance, action and action id in ``meta``.
+    Callers save it in one transaction, so a crash never leaves a detail
+    that cannot be resumed."""
+    detail = tf_models.FlowDetail(flow.name, uuid=str(uuidlib.uuid4()))
+    taskflow.engines.save_factory_details(detail, factory, (), factory_kwargs)
+    detail.meta.update(meta)
+    return detail

@@ -74,10 +74,7 @@ def local_setup(qemu_uri):
     try:
         yield Setup(workdir, config, image)
     finally:
-        with api.Client(conf=spawnflow_conf.load([config])) as client:
-            for instance in client.db.instance_list(read_deleted=True):
-                client.services.virt.undefine(instance['uuid'])
-        shutil.rmtree(workdir)
+        _tear_down(workdir, config)
 
 
 @pytest.fixture
@@ -99,6 +96,11 @@ def cinder_setup(qemu_uri, glance, glance_client, cinder):
         client.db_sync()
     image = openstack.upload_qcow2(glance_client, workdir)
     yield Setup(workdir, config, image)
+    _tear_down(workdir, config)
+
+
+def _tear_down(workdir, config):
+    """Undefine the setup's domains and remove its directory."""
     with api.Client(conf=spawnflow_conf.load([config])) as client:
         for instance in client.db.instance_list(read_deleted=True):
             client.services.virt.undefine(instance['uuid'])

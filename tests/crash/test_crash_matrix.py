@@ -10,8 +10,6 @@ with everything reverted. Every case ends with ``orphans list`` empty.
 Deletes killed at each task finish on resume too.
 """
 
-import os
-
 import pytest
 
 from spawnflow import faultinject
@@ -106,10 +104,7 @@ def test_delete_crash_and_resume(setup, task_name, point):
     with setup.client() as client:
         assert client.resume() == [(server['uuid'], 'delete', 'SUCCESS')]
         assert client.list() == []
-        assert client.services.virt.state(server['uuid']) is None
-        assert checks.volumes_of(client, server['uuid']) == []
-        assert not os.path.exists(client.services.instance_dir(
-            server['uuid']))
+        checks.assert_instance_gone(client, server['uuid'])
         assert client.orphans() == []
 
 
