@@ -55,6 +55,25 @@ class UnexpectedTaskStateError(SpawnflowError):
             % (uuid, ', '.join(str(e) for e in expected), actual))
 
 
+class InstanceBusy(SpawnflowError):
+    """Another live process runs a flow of the instance."""
+
+    code = 409
+
+    def __init__(self, uuid, waited):
+        super().__init__(
+            'Instance %s is being built or deleted by another process%s.'
+            % (uuid, ' (waited %s seconds for it)' % waited if waited
+               else ''))
+
+
+class Interrupted(SpawnflowError):
+    """The user interrupted a flow; it stopped at a task boundary and is
+    left for ``spawnflow resume``."""
+
+    code = 130
+
+
 class ClaimFailed(SpawnflowError):
     code = 409
 
@@ -69,6 +88,31 @@ class VolumeNotCreated(SpawnflowError):
 
 class VolumeError(SpawnflowError):
     pass
+
+
+class ServiceUnavailable(SpawnflowError):
+    """A service failed in a way that may pass: it could not be reached,
+    the connection broke or timed out, it answered 5xx, or the database
+    was busy. Idempotent calls are retried on it; once the retries are
+    spent, it is raised with what happened last."""
+
+    code = 503
+
+    def __init__(self, service, reason):
+        self.service = service
+        self.reason = reason
+        super().__init__('%s: %s' % (service, reason))
+
+
+class DatabaseError(SpawnflowError):
+    """The database cannot be used; the message names it (no password)."""
+
+
+class SchemaMissing(DatabaseError):
+    def __init__(self, url):
+        super().__init__(
+            'The database %s has no spawnflow tables: run `spawnflow db '
+            'sync`.' % url)
 
 
 class ImageError(SpawnflowError):
