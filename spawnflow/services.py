@@ -11,17 +11,28 @@ import os
 from spawnflow import drivers
 from spawnflow import imagecache
 from spawnflow.persistence import api as db_api
+from spawnflow import retry
 
 
 class Services:
     def __init__(self, conf):
         self.conf = conf
         self.host = conf.host
-        self.db = db_api.Database(db_api.create_engine(
-            conf.database.connection, conf.database.sqlite_busy_timeout))
+        self.db = db_api.Database(
+            db_api.create_engine(conf.database.connection,
+                                 conf.database.sqlite_busy_timeout),
+            retry.Policy(conf.database.db_max_retries,
+                         conf.database.db_retry_interval,
+                         conf.database.db_max_retry_interval))
         self.drivers = drivers.Drivers.from_conf(conf)
         self.image_cache = imagecache.ImageCache(conf.instances_path,
                                                  self.drivers.image)
+
+    @functools.cached_property
+    def deployment(self):
+        """The tag on what this deployment makes ([DEFAULT] deployment_tag,
+        else the one ``db sync`` stored)."""
+        return self.conf.deployment_tag or self.db.deployment_tag()
 
     @property
     def virt(self):

@@ -19,6 +19,17 @@ database_opts = [
                     '(mysql+pymysql://...) are supported.'),
     cfg.IntOpt('sqlite_busy_timeout', default=30, min=1,
                help='Seconds a SQLite writer waits for a lock.'),
+    cfg.IntOpt('db_max_retries', default=20, min=0,
+               help='How many times a database transaction that failed '
+                    'transiently (database busy or locked, deadlock, lost '
+                    'connection) is retried (oslo.db\'s option).'),
+    cfg.FloatOpt('db_retry_interval', default=1.0, min=0.0,
+                 help='Seconds before the first retry of a transaction; '
+                      'each further retry waits twice as long, up to '
+                      'db_max_retry_interval (oslo.db\'s option).'),
+    cfg.FloatOpt('db_max_retry_interval', default=10.0, min=0.0,
+                 help='The longest wait between two retries of a '
+                      'transaction (oslo.db\'s option).'),
 ]
 
 

@@ -1,17 +1,23 @@
 """Repository functions over spawnflow's tables.
 
 Every function runs in its own short transaction and returns plain dicts, so
-nothing that leaves this module holds a session or an ORM object.
+nothing that leaves this module holds a session or an ORM object. Database
+errors leave as SpawnflowErrors (persistence.errors); a function that meets
+a transient one (a busy database, a lost connection) runs again, as the
+retry policy allows: each is a unit that is safe to repeat.
 """
 
 import contextlib
+import functools
 import os
 
 import sqlalchemy as sa
 from sqlalchemy import orm
 
 from spawnflow import exception
+from spawnflow.persistence import errors
 from spawnflow.persistence import models
+from spawnflow import retry
 
 _ANY = object()
 
@@ -50,6 +56,14 @@ def create_engine(url, busy_timeout=30):
     return engine
 
 
+def _guarded(method):
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        return errors.guarded(self.retry, self.engine.url, method.__name__,
+                              method, self, *args, **kwargs)
+    return wrapper
+
+
 def _as_dict(row):
     return {attr.key: getattr(row, attr.key)
             for attr in sa.inspect(row).mapper.column_attrs}
@@ -58,8 +72,9 @@ def _as_dict(row):
 class Database:
     """spawnflow's tables on one SQLAlchemy engine."""
 
-    def __init__(self, engine):
+    def __init__(self, engine, retry_policy=None):
         self.engine = engine
+        self.retry = retry_policy or retry.Policy(0, 0, 0)
         self._sessionmaker = orm.sessionmaker(engine, expire_on_commit=False)
 
     @contextlib.contextmanager
@@ -69,6 +84,7 @@ class Database:
 
     # Instances ----------------------------------------------------------
 
+    @_guarded
     def instance_create(self, uuid, request, vm_state, task_state):
         """Record an instance and its block device mappings together."""
         with self._transaction() as session:
@@ -92,6 +108,7 @@ class Database:
                                else None)))
         return self.instance_get(uuid)
 
+    @_guarded
     def instance_get(self, uuid, read_deleted=False):
         with self._transaction() as session:
             query = sa.select(models.Instance).filter_by(uuid=uuid)
@@ -102,6 +119,7 @@ class Database:
                 raise exception.InstanceNotFound(uuid)
             return _as_dict(row)
 
+    @_guarded
     def instance_list(self, read_deleted=False):
         with self._transaction() as session:
             query = sa.select(models.Instance).order_by(models.Instance.id)
@@ -109,6 +127,7 @@ class Database:
                 query = query.filter_by(deleted=False)
             return [_as_dict(row) for row in session.scalars(query)]
 
+    @_guarded
     def instance_update(self, uuid, values, expected_task_state=_ANY):
         """Save ``values``; a compare-and-swap when a task state is expected.
 
@@ -140,6 +159,7 @@ class Database:
                 uuid, expected, current['task_state'])
         return self.instance_get(uuid)
 
+    @_guarded
     def instance_soft_delete(self, uuid):
         with self._transaction() as session:
             session.execute(
@@ -150,6 +170,7 @@ class Database:
 
     # Resource claims ------------------------------------------------------
 
+    @_guarded
     def instance_claim(self, uuid, host, capacity):
         """Claim the instance's flavor on ``host`` if it fits ``capacity``.
 
@@ -182,6 +203,7 @@ class Database:
                            capacity[resource]))
             instance.host = host
 
+    @_guarded
     def instance_release(self, uuid):
         """Give back the instance's claim (no-op when it holds none)."""
         with self._transaction() as session:
@@ -219,6 +241,7 @@ class Database:
 
     # Block device mappings ----------------------------------------------
 
+    @_guarded
     def bdm_list(self, instance_uuid):
         with self._transaction() as session:
             query = (sa.select(models.BlockDeviceMapping)
@@ -226,6 +249,7 @@ class Database:
                      .order_by(models.BlockDeviceMapping.bdm_index))
             return [_as_dict(row) for row in session.scalars(query)]
 
+    @_guarded
     def bdm_get(self, instance_uuid, bdm_index):
         with self._transaction() as session:
             return _as_dict(session.scalars(
@@ -233,6 +257,7 @@ class Database:
                 .filter_by(instance_uuid=instance_uuid, bdm_index=bdm_index)
             ).one())
 
+    @_guarded
     def bdm_update(self, instance_uuid, bdm_index, values):
         with self._transaction() as session:
             session.execute(
@@ -240,14 +265,29 @@ class Database:
                 .filter_by(instance_uuid=instance_uuid, bdm_index=bdm_index)
                 .values(updated_at=models.utcnow(), **values))
 
+    # Deployment -----------------------------------------------------------
+
+    @_guarded
+    def deployment_tag(self):
+        """The tag ``db sync`` chose for this database."""
+        with self._transaction() as session:
+            return session.scalars(sa.select(models.Deployment.tag)).one()
+
     # Faults, actions and events -----------------------------------------
 
+    @_guarded
     def fault_create(self, instance_uuid, code, message, details, host):
+        """Record a fault; a message longer than its column is cut, and
+        kept whole at the head of the details."""
+        if len(message) > 255:
+            details = '\n\n'.join(filter(None, [message, details]))
+            message = message[:252] + '...'
         with self._transaction() as session:
             session.add(models.InstanceFault(
-                instance_uuid=instance_uuid, code=code, message=message[:255],
+                instance_uuid=instance_uuid, code=code, message=message,
                 details=details, host=host))
 
+    @_guarded
     def fault_get_latest(self, instance_uuid):
         with self._transaction() as session:
             row = session.scalars(
@@ -257,6 +297,7 @@ class Database:
             ).one_or_none()
             return _as_dict(row) if row else None
 
+    @_guarded
     def action_start(self, instance_uuid, action, request_id):
         with self._transaction() as session:
             row = models.InstanceAction(instance_uuid=instance_uuid,
@@ -265,13 +306,15 @@ class Database:
             session.flush()
             return row.id
 
+    @_guarded
     def action_finish(self, action_id, message=None):
         with self._transaction() as session:
             session.execute(sa.update(models.InstanceAction)
                             .filter_by(id=action_id)
                             .values(finish_time=models.utcnow(),
-                                    message=message))
+                                    message=message and message[:255]))
 
+    @_guarded
     def action_list(self, instance_uuid):
         """Actions of an instance, each with its ``events`` in order."""
         with self._transaction() as session:
@@ -289,11 +332,13 @@ class Database:
                                    events=[_as_dict(e) for e in events]))
             return result
 
+    @_guarded
     def event_start(self, action_id, event):
         with self._transaction() as session:
             session.add(models.InstanceActionEvent(action_id=action_id,
                                                    event=event))
 
+    @_guarded
     def event_finish(self, action_id, event, result, details=None):
         """Close the event's open row, or record one if it never started."""
         with self._transaction() as session:

@@ -3,7 +3,11 @@
 import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
 from sqlalchemy import orm
+
+#: Tracebacks and error texts: MySQL's TEXT stops at 64 KiB.
+LongText = sa.Text().with_variant(mysql.MEDIUMTEXT(), 'mysql')
 
 
 def utcnow():
@@ -79,7 +83,7 @@ class InstanceFault(Base):
         sa.ForeignKey('instances.uuid'), index=True)
     code: orm.Mapped[int]
     message: orm.Mapped[str] = orm.mapped_column(sa.String(255))
-    details: orm.Mapped[str | None] = orm.mapped_column(sa.Text)
+    details: orm.Mapped[str | None] = orm.mapped_column(LongText)
     host: orm.Mapped[str | None] = orm.mapped_column(sa.String(255))
 
 
@@ -109,7 +113,7 @@ class InstanceActionEvent(Base):
     finish_time: orm.Mapped[datetime.datetime | None]
     #: Success, Error or Reverted.
     result: orm.Mapped[str | None] = orm.mapped_column(sa.String(255))
-    details: orm.Mapped[str | None] = orm.mapped_column(sa.Text)
+    details: orm.Mapped[str | None] = orm.mapped_column(LongText)
 
 
 class ComputeNode(Base):
@@ -120,3 +124,16 @@ class ComputeNode(Base):
     host: orm.Mapped[str] = orm.mapped_column(sa.String(255),
                                               primary_key=True)
     claims_updated_at: orm.Mapped[datetime.datetime | None]
+
+
+class Deployment(Base):
+    """One row: the tag ``db sync`` chose for this database. Volumes and
+    domains carry it, so orphan reaping never touches another deployment's
+    resources on a shared Cinder or hypervisor."""
+
+    __tablename__ = 'deployment'
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    tag: orm.Mapped[str] = orm.mapped_column(sa.String(64))
+    created_at: orm.Mapped[datetime.datetime] = orm.mapped_column(
+        default=utcnow)

@@ -11,6 +11,10 @@ current details (clones of what it holds) and saves each atom change with
 an atom save, so here an atom save is one UPDATE, and a flow save updates
 the flow row and inserts only the atoms it has not saved yet. Each save is
 still one transaction, committed before the engine goes on.
+
+Database errors are translated and the transient ones retried as in
+spawnflow's own repository (persistence.errors), and the failures saved
+with atoms (exception text, traceback) are masked of secrets first.
 """
 
 import sqlalchemy as sa
@@ -18,13 +22,18 @@ from taskflow import exceptions as tf_exceptions
 from taskflow.persistence.backends import impl_sqlalchemy
 from taskflow.persistence import models
 
+from spawnflow.persistence import errors
+from spawnflow import retry
+from spawnflow import secrets
+
 
 class SQLBackend(impl_sqlalchemy.SQLAlchemyBackend):
     """The stock SQLAlchemy backend, with one lean connection."""
 
-    def __init__(self, engine):
+    def __init__(self, engine, retry_policy=None):
         super().__init__({'connection': engine.url.render_as_string(
             hide_password=True)}, engine=engine)
+        self.retry = retry_policy or retry.Policy(0, 0, 0)
         self._connection = None
 
     def get_connection(self):
@@ -44,7 +53,37 @@ class Connection(impl_sqlalchemy.Connection):
         self._update_atom = _update_by_uuid(self._tables.atomdetails)
         self._update_flow = _update_by_uuid(self._tables.flowdetails)
 
+    def _guarded(self, what, function, *args, **kwargs):
+        return errors.guarded(self._backend.retry, self._engine.url, what,
+                              function, *args, **kwargs)
+
+    def validate(self, max_retries=0):
+        return self._guarded('validate', super().validate, max_retries)
+
+    def upgrade(self):
+        return self._guarded('upgrade', super().upgrade)
+
+    def get_logbook(self, book_uuid, lazy=False):
+        return self._guarded('get_logbook', super().get_logbook, book_uuid,
+                             lazy=lazy)
+
+    def get_logbooks(self, lazy=False):
+        return self._guarded('get_logbooks',
+                             lambda: list(super(Connection, self)
+                                          .get_logbooks(lazy=lazy)))
+
+    def save_logbook(self, book):
+        for detail in book:
+            for atom_detail in detail:
+                _mask_failures(atom_detail)
+        return self._guarded('save_logbook', super().save_logbook, book)
+
     def update_atom_details(self, atom_detail):
+        _mask_failures(atom_detail)
+        return self._guarded('update_atom_details',
+                             self._write_atom, atom_detail)
+
+    def _write_atom(self, atom_detail):
         with self._engine.begin() as conn:
             result = conn.execute(self._update_atom,
                                   _by_uuid(atom_detail.to_dict()))
@@ -54,6 +93,12 @@ class Connection(impl_sqlalchemy.Connection):
         return atom_detail
 
     def update_flow_details(self, flow_detail):
+        for atom_detail in flow_detail:
+            _mask_failures(atom_detail)
+        return self._guarded('update_flow_details',
+                             self._write_flow, flow_detail)
+
+    def _write_flow(self, flow_detail):
         atomdetails = self._tables.atomdetails
         with self._engine.begin() as conn:
             result = conn.execute(self._update_flow,
@@ -72,6 +117,17 @@ class Connection(impl_sqlalchemy.Connection):
                              parent_uuid=flow_detail.uuid,
                              atom_type=models.atom_detail_type(atom_detail))))
         return flow_detail
+
+
+def _mask_failures(atom_detail):
+    """Failures (an exception's text and traceback) as they are saved:
+    masked of any secret a service's error message quoted."""
+    for name in ('failure', 'revert_failure'):
+        failure = getattr(atom_detail, name, None)
+        if failure is not None:
+            masked = secrets.masked_failure(failure)
+            if masked is not failure:
+                setattr(atom_detail, name, masked)
 
 
 def _update_by_uuid(table):

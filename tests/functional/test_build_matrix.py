@@ -1,14 +1,49 @@
 """One build per row of Nova's block-device matrix, on libvirt's test driver
-and the local volume store; invalid combinations are refused first."""
+and the local volume store; invalid combinations are refused first. Each
+test runs on SQLite, MariaDB and PostgreSQL (a server that cannot be had
+skips its tests)."""
 
+import contextlib
 import json
 import subprocess
 from xml.etree import ElementTree
 
 import pytest
 
+from spawnflow import api
+from spawnflow import conf as spawnflow_conf
 from spawnflow import exception
+from tests import conftest
 from tests.functional import leaks
+
+#: SQLAlchemy's dialect name for each database the tests run on.
+DIALECTS = {'sqlite': 'sqlite', 'mariadb': 'mysql',
+            'postgresql': 'postgresql'}
+
+
+@contextlib.contextmanager
+def _database_url(request):
+    """A fresh database of the requested kind for one test (None: SQLite,
+    conftest's file under the test's state_path)."""
+    if request.param == 'sqlite':
+        yield None
+        return
+    server = request.getfixturevalue('%s_server' % request.param)
+    with server.database('matrix') as url:
+        yield url
+
+
+@pytest.fixture(params=list(DIALECTS))
+def client(request, tmp_path):
+    """A client like conftest's, once per database (this override is
+    also the one conftest's ``image`` fixture gets)."""
+    with _database_url(request) as url:
+        config = conftest.write_config(tmp_path / 'spawnflow.conf',
+                                       tmp_path / 'state', connection=url)
+        with api.Client(conf=spawnflow_conf.load([config])) as client:
+            assert client.db.engine.dialect.name == DIALECTS[request.param]
+            client.db_sync()
+            yield client
 
 
 def _domain_disks(client, uuid):

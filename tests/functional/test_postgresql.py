@@ -134,3 +134,26 @@ def test_compare_and_swap_with_none(pg_client):
     updated = db.instance_update(uuid, {'vm_state': 'active'},
                                  expected_task_state=(None, 'spawning'))
     assert (updated['vm_state'], updated['task_state']) == ('active', None)
+
+
+@pytest.mark.parametrize('driver', ['postgresql', 'postgresql+psycopg',
+                                    'postgresql+psycopg2'])
+def test_every_documented_url_scheme_works(postgresql_server, tmp_path,
+                                           driver):
+    """Plain postgresql:// is psycopg 3 (SQLAlchemy 2.1's default); both
+    drivers are installed, and a missing schema says so on either."""
+    with postgresql_server.database('scheme') as url:
+        url = driver + url[url.index('://'):]
+        config = conftest.write_config(tmp_path / 'spawnflow.conf',
+                                       tmp_path / 'state', connection=url)
+        with api.Client(conf=spawnflow_conf.load([config])) as client:
+            with pytest.raises(exception.SchemaMissing):
+                client.list()
+            client.db_sync()
+            image = client.image_create(
+                'cirros', conftest.make_qcow2(tmp_path / 'c.qcow2'), 'qcow2')
+            server = client.build('scheme', flavor='m1.tiny',
+                                  image=image['id'])
+            assert server['vm_state'] == 'active', server['fault']
+            client.delete(server['uuid'])
+            client.db.engine.dispose()
