@@ -8,6 +8,12 @@ instance's root disk is a qcow2 overlay on it.
 A base's mtime is when it was last used (``fetch`` touches it). Bases no
 live instance uses are removed by ``clean`` once they are old enough, as
 Nova's image cache manager does.
+
+Whatever an image service says, the data is held to what the build needs:
+a download stops once it passes ``max_download_bytes`` of the disk it is
+for, its digest is computed as it streams, and the whole file's format
+and virtual size are checked before it becomes a base. A download that
+fails transiently starts again, as the image driver's retry policy says.
 """
 
 import contextlib
@@ -22,6 +28,15 @@ from oslo_utils.imageutils import format_inspector
 
 from spawnflow import exception
 from spawnflow import fileutils
+
+MiB = 1024 ** 2
+
+
+def max_download_bytes(max_virtual_size):
+    """The most bytes an image for a disk of ``max_virtual_size`` may take:
+    the disk itself, plus room for a format's metadata (a fully allocated
+    qcow2 carries about 0.2% of tables)."""
+    return max_virtual_size + max_virtual_size // 16 + 64 * MiB
 
 
 class ImageCache:
@@ -41,9 +56,11 @@ class ImageCache:
     def _owner_path(self, image_id):
         return _owner_record(self.base_path(image_id))
 
-    def fetch(self, image_id, progress=None, owner=None):
+    def fetch(self, image_id, max_virtual_size, progress=None, owner=None):
         """Return (path, downloaded): the verified base, fetched if missing.
 
+        The base must fit a disk of ``max_virtual_size`` bytes (a cached
+        one too: another build may have fetched it for a larger disk).
         ``downloaded`` tells whether this call made the file. ``owner`` (an
         instance uuid) is recorded before a download starts, so the
         instance's revert can remove what it fetched even when a crash lost
@@ -57,6 +74,7 @@ class ImageCache:
         path = self.base_path(image_id)
         with self._lock(image_id):
             if os.path.exists(path):
+                check_format(image, path, max_virtual_size)
                 os.utime(path)
                 return path, False
             os.makedirs(self.base_dir, exist_ok=True)
@@ -64,25 +82,17 @@ class ImageCache:
                 with fileutils.atomic_file(self._owner_path(image_id),
                                            'w') as record:
                     record.write(owner)
-            self._download(image, path, progress)
+            self._driver.retry_policy(image_id).call(
+                'download of image %s' % image_id, self._download, image,
+                path, max_virtual_size, progress)
         return path, True
 
-    def _download(self, image, path, progress):
-        digest = hashlib.new(image['hash_algo'])
-        done = 0
+    def _download(self, image, path, max_virtual_size, progress):
         with fileutils.atomic_file(path) as target:
-            for chunk in self._driver.data(image['id']):
-                digest.update(chunk)
-                target.write(chunk)
-                done += len(chunk)
-                if progress:
-                    progress(done, image.get('size'))
+            write_verified(image, self._driver.data(image['id']), target,
+                           max_download_bytes(max_virtual_size), progress)
             target.flush()
-            if digest.hexdigest() != image['hash_value']:
-                raise exception.ImageChecksumMismatch(
-                    image['id'], image['hash_algo'], image['hash_value'],
-                    digest.hexdigest())
-            check_format(image, target.name)
+            check_format(image, target.name, max_virtual_size)
 
     def remove(self, image_id, owner=None):
         """Remove the image's base and any partial download of it left by
@@ -103,11 +113,7 @@ class ImageCache:
 
     def owner(self, image_id):
         """The instance whose fetch downloaded the base, if recorded."""
-        try:
-            with open(self._owner_path(image_id)) as record:
-                return record.read()
-        except FileNotFoundError:
-            return None
+        return owner_of(self.base_path(image_id))
 
     def list(self):
         """[{'path', 'size', 'last_used'}] for every cached base."""
@@ -196,6 +202,15 @@ def _owner_record(base_path):
     return os.path.join(directory, '.%s.owner' % name)
 
 
+def owner_of(base_path):
+    """The instance whose fetch downloaded ``base_path``, if recorded."""
+    try:
+        with open(_owner_record(base_path)) as record:
+            return record.read()
+    except FileNotFoundError:
+        return None
+
+
 def _base_name(image_id):
     return hashlib.sha1(image_id.encode()).hexdigest()
 
@@ -213,8 +228,35 @@ def qemu_format(disk_format):
     return {'vhd': 'vpc', 'iso': 'raw'}.get(disk_format, disk_format)
 
 
-def check_format(image, path):
-    """The data must be what ``disk_format`` says, with no unsafe features."""
+def write_verified(image, chunks, stream, max_bytes, progress=None):
+    """Write the image's ``chunks`` to ``stream``, computing their digest
+    as they come; refuse an image that says it is, or turns out to be,
+    larger than ``max_bytes``, and one whose digest is not the image's."""
+    if image.get('size') is not None and image['size'] > max_bytes:
+        raise exception.ImageError(
+            'Image %s is %d bytes; the disk it is for takes at most %d.'
+            % (image['id'], image['size'], max_bytes))
+    digest = hashlib.new(image['hash_algo'])
+    done = 0
+    for chunk in chunks:
+        done += len(chunk)
+        if done > max_bytes:
+            raise exception.ImageError(
+                'Image %s sent more than %d bytes, more than the disk it is '
+                'for takes.' % (image['id'], max_bytes))
+        digest.update(chunk)
+        stream.write(chunk)
+        if progress:
+            progress(done, image.get('size'))
+    if digest.hexdigest() != image['hash_value']:
+        raise exception.ImageChecksumMismatch(
+            image['id'], image['hash_algo'], image['hash_value'],
+            digest.hexdigest())
+
+
+def check_format(image, path, max_virtual_size):
+    """The data must be what ``disk_format`` says, with no unsafe features,
+    and fit a disk of ``max_virtual_size`` bytes."""
     try:
         inspector = format_inspector.detect_file_format(path)
         # A raw disk holding a partition table is detected as gpt.
@@ -228,3 +270,7 @@ def check_format(image, path):
             format_inspector.SafetyCheckFailed) as error:
         raise exception.ImageError('Image %s is refused: %s'
                                    % (image['id'], error))
+    if inspector.virtual_size > max_virtual_size:
+        raise exception.ImageError(
+            'Image %s needs a disk of %d bytes; this one has %d.'
+            % (image['id'], inspector.virtual_size, max_virtual_size))

@@ -21,6 +21,12 @@ cinder_opts = [
     cfg.StrOpt('api_version', default='3.44',
                help='Block Storage API microversion; at least 3.44 (the '
                     'attachments API with complete).'),
+    cfg.IntOpt('http_retries', default=3, min=0,
+               help='How many times a call to Cinder that failed '
+                    'transiently (connection refused or reset, timeout, '
+                    'HTTP 5xx) is retried (Nova\'s option); creates are '
+                    'retried only after a search by their metadata finds '
+                    'nothing.'),
     cfg.StrOpt('notification_transport_url', secret=True,
                help='oslo.messaging URL of the bus Cinder sends its '
                     'notifications to (Cinder\'s '

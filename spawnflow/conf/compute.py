@@ -22,6 +22,14 @@ compute_opts = [
     cfg.StrOpt('instances_path',
                default='$state_path/instances',
                help='Where instance disks and the image cache (_base) live.'),
+    cfg.StrOpt('deployment_tag',
+               regex=r'^[A-Za-z0-9._-]{1,64}$',
+               help='Tag marking the volumes and domains this deployment '
+                    'makes (letters, digits, ".", "_", "-"; at most 64). '
+                    'Orphan detection and reaping only ever touch resources '
+                    'with this tag, so deployments can share a Cinder '
+                    'project or a hypervisor. Default: the id `spawnflow db '
+                    'sync` stored in the database.'),
     cfg.StrOpt('compute_driver', default='libvirt',
                help='Virt driver (entry point in spawnflow.virt_drivers).'),
     cfg.StrOpt('volume_driver', default='local',
@@ -36,6 +44,17 @@ compute_opts = [
                help='Seconds between volume status checks. With '
                     'block_device_allocate_retries this sets the overall '
                     'budget of a volume wait.'),
+    cfg.FloatOpt('service_retry_interval', default=0.5, min=0.0,
+                 help='Seconds before the first retry of a call that failed '
+                      'transiently (connection refused or reset, timeout, '
+                      'HTTP 5xx) to Cinder, Glance or an image server; each '
+                      'further retry waits twice as long, up to '
+                      'service_max_retry_interval. How many retries: '
+                      '[cinder] http_retries, [glance] num_retries, '
+                      '[http_image] num_retries.'),
+    cfg.FloatOpt('service_max_retry_interval', default=10.0, min=0.0,
+                 help='The longest wait between two retries of a call to a '
+                      'service.'),
     cfg.IntOpt('max_concurrent_builds', default=10, min=1,
                help='Threads available to run a build\'s tasks in parallel.'),
     cfg.IntOpt('reserved_host_memory_mb', default=512, min=0,

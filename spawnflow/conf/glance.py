@@ -14,10 +14,20 @@ def _group():
     return cfg.OptGroup('glance', title='Glance (image driver "glance")')
 
 
+glance_opts = [
+    cfg.IntOpt('num_retries', default=3, min=0,
+               help='How many times a call to Glance, or an image '
+                    'download, that failed transiently (connection refused '
+                    'or reset, timeout, HTTP 5xx) is retried (Nova\'s '
+                    'option).'),
+]
+
+
 def register_opts(conf):
     conf.register_group(_group())
+    conf.register_opts(glance_opts, group='glance')
     keystone.register_opts(conf, 'glance', SERVICE_TYPE)
 
 
 def list_opts():
-    return {_group(): keystone.list_opts()}
+    return {_group(): glance_opts + keystone.list_opts()}

@@ -19,6 +19,9 @@ def _http_group():
 local_image_opts = [
     cfg.StrOpt('images_path', default='$state_path/images',
                help='Directory holding image data and metadata.'),
+    cfg.IntOpt('image_size_cap', default=1099511627776, min=1,
+               help='Largest image file, in bytes, that `image create` '
+                    'takes (Glance\'s option; default 1 TiB).'),
 ]
 
 http_image_opts = [
@@ -27,6 +30,11 @@ http_image_opts = [
                     'connection, and then for each read of its answer. '
                     'A download may take longer as a whole, as long as '
                     'data keeps coming.'),
+    cfg.IntOpt('num_retries', default=3, min=0,
+               help='How many times a request to an image server that '
+                    'failed transiently (connection refused or reset, '
+                    'timeout, HTTP 5xx) is retried; a download starts '
+                    'again from the first byte.'),
     cfg.StrOpt('cafile',
                help='PEM bundle of the certificate authorities that https '
                     'image servers are verified with. Default: the '

@@ -58,6 +58,10 @@ class ImageRouter:
     def data(self, image_ref):
         return self._driver(image_ref).data(image_ref)
 
+    def retry_policy(self, image_ref):
+        """How a download of the image is retried (its driver's policy)."""
+        return self._driver(image_ref).retry
+
     def list(self):
         return self.default.list()
 

@@ -11,9 +11,12 @@ from tests import conftest
 GLANCE_TOKEN = 'glance-secret-token-5f0c9d'
 
 
-def config(tmp_path, glance, cinder, extra='', project_id=None):
+def config(tmp_path, glance, cinder, extra='', project_id=None,
+           cinder_endpoint=None, glance_endpoint=None):
     """spawnflow on the test Glance and Cinder (in ``project_id``'s volumes,
-    by default the fixture's project)."""
+    by default the fixture's project), or on proxies in front of them."""
+    cinder_endpoint = cinder_endpoint or cinder.endpoint
+    glance_endpoint = glance_endpoint or glance.endpoint
     return conftest.write_config(
         tmp_path / 'spawnflow.conf', tmp_path / 'state', extra=f"""
 [DEFAULT]
@@ -23,15 +26,15 @@ image_driver = glance
 auth_type = noauth
 user_id = admin
 project_id = {project_id or cinder.project_id}
-endpoint = {cinder.endpoint}
+endpoint = {cinder_endpoint}
 [glance]
 auth_type = admin_token
-endpoint = {glance.endpoint}
+endpoint = {glance_endpoint}
 token = {GLANCE_TOKEN}
 [service_user]
 send_service_user_token = true
 auth_type = admin_token
-endpoint = {cinder.endpoint}
+endpoint = {cinder_endpoint}
 token = {cinder.service_token}
 {extra}""")
 

@@ -195,7 +195,7 @@ def test_remove_finishes_what_a_killed_fetch_or_remove_left(
     The owner's next remove clears both, and only the owner's does."""
     image_id = _image(client, tmp_path, 'killed')
     owner = str(uuidlib.uuid4())
-    path, downloaded = cache.fetch(image_id, owner=owner)
+    path, downloaded = cache.fetch(image_id, 1024 ** 3, owner=owner)
     assert downloaded
     os.unlink(path)  # as a remove killed between its two steps left it
     directory, name = os.path.split(path)

@@ -31,7 +31,7 @@ def _file_disk(device_name='vda', boot_index=0, path='/srv/disk'):
     "'\"<&>\"'",
 ])
 def test_markup_in_name_round_trips(name):
-    xml = guest_config.build(_instance(name), [_file_disk()], 'kvm')
+    xml = guest_config.build(_instance(name), [_file_disk()], 'kvm', 'dep-1')
     root = ElementTree.fromstring(xml)
     assert root.findtext('title') == name
     assert root.findtext('metadata/spawnflow:instance/spawnflow:name',
@@ -42,7 +42,7 @@ def test_markup_in_name_round_trips(name):
 
 
 def test_domain_identity_and_flavor():
-    xml = guest_config.build(_instance(), [_file_disk()], 'qemu')
+    xml = guest_config.build(_instance(), [_file_disk()], 'qemu', 'dep-1')
     root = ElementTree.fromstring(xml)
     assert root.get('type') == 'qemu'
     assert root.findtext('name') == 'instance-%s' % UUID
@@ -56,9 +56,17 @@ def test_domain_identity_and_flavor():
                              'memory_mb': '512', 'root_gb': '1'}
 
 
-def test_instance_uuid_from_own_xml():
-    xml = guest_config.build(_instance('<&"\'>'), [_file_disk()], 'kvm')
-    assert guest_config.instance_uuid_from_xml(xml) == UUID
+def test_deployment_tag_in_metadata():
+    root = ElementTree.fromstring(guest_config.build(
+        _instance(), [_file_disk()], 'kvm', 'dep-1'))
+    assert root.findtext('metadata/spawnflow:instance/spawnflow:deployment',
+                         namespaces=NS) == 'dep-1'
+
+
+def test_owner_from_own_xml():
+    xml = guest_config.build(_instance('<&"\'>'), [_file_disk()], 'kvm',
+                             'dep-1')
+    assert guest_config.owner_from_xml(xml) == (UUID, 'dep-1')
 
 
 def test_foreign_domain_returns_none():
@@ -66,12 +74,12 @@ def test_foreign_domain_returns_none():
            '<uuid>%s</uuid><title>not ours</title>'
            '<metadata><app:x xmlns:app="https://example.org/app"/>'
            '</metadata></domain>' % UUID)
-    assert guest_config.instance_uuid_from_xml(xml) is None
+    assert guest_config.owner_from_xml(xml) is None
 
 
 def test_domain_without_metadata_returns_none():
     xml = '<domain type="test"><name>test</name></domain>'
-    assert guest_config.instance_uuid_from_xml(xml) is None
+    assert guest_config.owner_from_xml(xml) is None
 
 
 def test_disks_sorted_by_device_with_boot_order():
@@ -79,7 +87,7 @@ def test_disks_sorted_by_device_with_boot_order():
              _file_disk('vda', 0, '/srv/root')]
     disks[0]['serial'] = 'vol-1'
     root = ElementTree.fromstring(
-        guest_config.build(_instance(), disks, 'kvm'))
+        guest_config.build(_instance(), disks, 'kvm', 'dep-1'))
     found = [(d.find('target').get('dev'), d.find('source').get('file'),
               d.find('boot').get('order') if d.find('boot') is not None
               else None, d.findtext('serial'))
@@ -98,7 +106,7 @@ def test_local_connection_is_a_block_device_or_a_file(path, disk_type,
             'connection_info': {'driver_volume_type': 'local',
                                 'data': {'device_path': path}}}
     root = ElementTree.fromstring(
-        guest_config.build(_instance(), [disk], 'kvm'))
+        guest_config.build(_instance(), [disk], 'kvm', 'dep-1'))
     element = root.find('devices/disk')
     assert element.get('type') == disk_type
     assert element.find('source').get(source_attr) == path
@@ -111,12 +119,14 @@ def test_unsupported_volume_type_raises(volume_type):
     with pytest.raises(exception.VirtError,
                        match="Cannot attach vdc: unsupported "
                              "driver_volume_type %r" % volume_type):
-        guest_config.build(_instance(), [_file_disk(), disk], 'kvm')
+        guest_config.build(_instance(), [_file_disk(), disk], 'kvm',
+                           'dep-1')
 
 
 def test_console_log_serial():
     root = ElementTree.fromstring(guest_config.build(
-        _instance(), [_file_disk()], 'kvm', console_log='/srv/console.log'))
+        _instance(), [_file_disk()], 'kvm', 'dep-1',
+        console_log='/srv/console.log'))
     serial = root.find('devices/serial')
     assert serial.get('type') == 'file'
     assert serial.find('source').get('path') == '/srv/console.log'

@@ -2,14 +2,21 @@
 
 import abc
 
+from spawnflow import retry
+
 
 class ImageDriver(abc.ABC):
     """An image service: metadata and streamed data.
 
     ``show`` returns a dict with at least ``id``, ``name``, ``status``,
     ``disk_format``, ``size``, ``hash_algo`` and ``hash_value`` (hex digest
-    the downloaded bytes must match).
+    the downloaded bytes must match). A stream from ``data`` that breaks
+    transiently raises ServiceUnavailable; consumers download again as
+    ``retry`` says.
     """
+
+    #: How calls and downloads are retried on transient failures.
+    retry = retry.Policy(0, 0, 0)
 
     @abc.abstractmethod
     def show(self, image_id):

@@ -3,14 +3,24 @@
 The image cache verifies what it downloads against ``os_hash_value``
 (``os_hash_algo``, sha512 by default), or Glance's md5 ``checksum`` for
 images that predate multihash, so glanceclient's own check is not repeated.
+
+Calls that fail transiently (no connection, a timeout, 5xx) are retried
+``[glance] num_retries`` times; a download that breaks raises
+ServiceUnavailable, and the cache downloads again.
 """
 
 from glanceclient import client as glance_client
 from glanceclient import exc as glance_exceptions
+from keystoneauth1 import exceptions as ks_exceptions
+import requests
 
+from spawnflow.drivers import errors
 from spawnflow.drivers.image import base
 from spawnflow.drivers import keystone
 from spawnflow import exception
+from spawnflow import retry
+
+SERVICE = 'Glance'
 
 
 def _image(resource):
@@ -26,27 +36,79 @@ def _image(resource):
             'hash_algo': algo, 'hash_value': value}
 
 
+def _unit(what, function):
+    """``function`` with glanceclient's and keystoneauth's errors
+    translated: transient ones into ServiceUnavailable (to be retried),
+    the others into ImageError, but for HTTPNotFound, which the callers
+    handle."""
+    def once():
+        try:
+            return function()
+        except glance_exceptions.HTTPNotFound:
+            raise
+        except glance_exceptions.HTTPException as error:
+            if error.code in errors.TRANSIENT_STATUS:
+                raise exception.ServiceUnavailable(
+                    SERVICE, '%s failed: %s' % (what, error)) from error
+            raise exception.ImageError('Glance refused to %s: %s'
+                                       % (what, error)) from error
+        except (glance_exceptions.CommunicationError,
+                glance_exceptions.InvalidEndpoint,
+                ks_exceptions.RetriableConnectionFailure,
+                ks_exceptions.UnknownConnectionError,
+                requests.RequestException) as error:
+            raise exception.ServiceUnavailable(
+                SERVICE, 'cannot %s: %s' % (what, errors.reason(error))
+            ) from error
+        except ks_exceptions.ClientException as error:
+            raise exception.ImageError('Cannot use Glance: %s'
+                                       % error) from error
+    return once
+
+
+def _stream(image_id, chunks, timeout):
+    """The image's chunks; a transfer that stalls or breaks raises
+    ServiceUnavailable."""
+    try:
+        yield from chunks
+    except requests.RequestException as error:
+        raise exception.ServiceUnavailable(
+            SERVICE, 'the transfer of image %s %s' % (
+                image_id, errors.transfer_failure(error, timeout))
+        ) from error
+
+
 class GlanceImageDriver(base.ImageDriver):
     def __init__(self, conf):
         kwargs = keystone.endpoint_kwargs(conf, 'glance')
         self._client = glance_client.Client(
             '2', session=keystone.session(conf, 'glance'),
             endpoint=kwargs.pop('endpoint_override'), **kwargs)
+        self._timeout = conf.glance.timeout
+        self.retry = retry.Policy.from_conf(conf, conf.glance.num_retries)
+
+    def _call(self, what, function):
+        return self.retry.call(what, _unit(what, function))
 
     def show(self, image_id):
         try:
-            return _image(self._client.images.get(image_id))
+            return _image(self._call('show image %s' % image_id,
+                                     lambda: self._client.images.get(
+                                         image_id)))
         except glance_exceptions.HTTPNotFound:
             raise exception.ImageNotFound(image_id)
 
     def list(self):
-        return [_image(image) for image in self._client.images.list()]
+        return self._call('list images', lambda: [
+            _image(image) for image in self._client.images.list()])
 
     def data(self, image_id):
         try:
-            body = self._client.images.data(image_id, do_checksum=False)
+            body = self._call('download image %s' % image_id,
+                              lambda: self._client.images.data(
+                                  image_id, do_checksum=False))
         except glance_exceptions.HTTPNotFound:
             raise exception.ImageNotFound(image_id)
         if body is None:  # 204: the image has no data uploaded
             raise exception.ImageError('Image %s has no data.' % image_id)
-        return iter(body)
+        return _stream(image_id, body, self._timeout)

@@ -13,13 +13,18 @@ so the cache keys a base on the URL and its digest together.
 ``show()`` reads the first bytes of the data (a ranged GET, closed early)
 and, with the format inspector the cache later checks the whole file with,
 detects the format and virtual size and refuses what the headers show to
-be unsafe; a ``disk_format`` in the fragment must agree. ``data()``
-verifies the digest itself, so every consumer (the cache, a volume made
-from the image) gets only the bytes the URL promised.
+be unsafe; a ``disk_format`` in the fragment must agree. The server need
+not send the same bytes again: every consumer of ``data()`` (the image
+cache, a local volume made from the image) checks the digest as the bytes
+stream, stops at a byte limit derived from the disk they are for, and
+checks the whole file's format and virtual size before using it.
+
+Bytes are taken as sent (``Accept-Encoding: identity``; an encoded answer
+is refused, not decoded), and redirects are followed only to URLs that
+pass the image URL's rules, on the same host, never from https to http.
 """
 
 import dataclasses
-import hashlib
 import logging
 import posixpath
 import re
@@ -27,14 +32,19 @@ from urllib import parse
 
 from oslo_utils.imageutils import format_inspector
 import requests
+from urllib3 import exceptions as urllib3_exceptions
 
+from spawnflow.drivers import errors
 from spawnflow.drivers.image import base
 from spawnflow.drivers.image import local
 from spawnflow import exception
+from spawnflow import retry
 
 LOG = logging.getLogger(__name__)
 
 CHUNK_SIZE = 1024 * 1024
+#: Redirects followed, each held to the image URL's rules.
+MAX_REDIRECTS = 5
 #: Enough for every format's header (VHDX's lies at 192-256 KiB).
 PROBE_SIZE = 1024 * 1024
 DIGEST_LENGTHS = {'sha256': 64, 'sha512': 128}
@@ -64,26 +74,33 @@ def _invalid(image_ref, problem):
     return exception.InvalidRequest('Image URL %s %s' % (image_ref, problem))
 
 
-def parse_ref(image_ref):
-    """Return the ImageURL ``image_ref`` names, or raise InvalidRequest."""
-    if len(image_ref) > MAX_URL_LENGTH:
+def _split(image_ref, url, invalid):
+    """The parts of ``url`` (the image URL, or a redirect's target), or
+    ``invalid(problem)`` raised: the rules both are held to."""
+    if len(url) > MAX_URL_LENGTH:
         raise exception.InvalidRequest(
             'Image URL is %d characters long; the limit is %d.'
-            % (len(image_ref), MAX_URL_LENGTH))
-    if not _URL_CHARACTERS.fullmatch(image_ref):
-        raise _invalid(image_ref, 'must be printable ASCII without spaces '
-                                  '(percent-encode other characters).')
+            % (len(url), MAX_URL_LENGTH))
+    if not _URL_CHARACTERS.fullmatch(url):
+        raise invalid('must be printable ASCII without spaces '
+                      '(percent-encode other characters).')
     try:
-        parts = parse.urlsplit(image_ref)
+        parts = parse.urlsplit(url)
         parts.port
     except ValueError as error:
-        raise _invalid(image_ref, 'is malformed: %s.' % error)
+        raise invalid('is malformed: %s.' % error)
     if parts.scheme not in SCHEMES or not parts.hostname:
-        raise _invalid(image_ref, 'must be an http:// or https:// URL with '
-                                  'a host.')
+        raise invalid('must be an http:// or https:// URL with a host.')
     if parts.username is not None or parts.password is not None:
-        raise _invalid(image_ref, 'must not carry credentials: the image '
-                                  'id is stored with the instance.')
+        raise invalid('must not carry credentials: the image id is stored '
+                      'with the instance.')
+    return parts
+
+
+def parse_ref(image_ref):
+    """Return the ImageURL ``image_ref`` names, or raise InvalidRequest."""
+    parts = _split(image_ref, image_ref,
+                   lambda problem: _invalid(image_ref, problem))
     fields = _fragment_fields(image_ref, parts.fragment)
     algos = [a for a in DIGEST_LENGTHS if a in fields]
     if len(algos) > 1:
@@ -124,51 +141,102 @@ def _fragment_fields(image_ref, fragment):
     return fields
 
 
+def check_redirect(image, current, target):
+    """A redirect from ``current`` to ``target`` is followed only if the
+    target passes the image URL's own rules, stays on the same host and
+    does not leave https for http: the server chose it, not the user."""
+    def refused(problem):
+        return exception.ImageError(
+            'Image %s: the server redirected to %s, which %s'
+            % (image.ref, target, problem))
+    parts = _split(image.ref, target, refused)
+    origin = parse.urlsplit(current)
+    if parts.hostname != origin.hostname:
+        raise refused('is another host; give that URL instead.')
+    if origin.scheme == 'https' and parts.scheme != 'https':
+        raise refused('leaves https.')
+
+
 class HTTPImageDriver(base.ImageDriver):
+    """Calls that fail transiently (no connection, a timeout, 5xx) are
+    retried ``[http_image] num_retries`` times; a download that breaks
+    raises ServiceUnavailable, and its consumer downloads again."""
+
     def __init__(self, conf):
         self._timeout = conf.http_image.timeout
         self._verify = conf.http_image.cafile or True
+        self.retry = retry.Policy.from_conf(conf,
+                                            conf.http_image.num_retries)
 
     def _get(self, image, headers=None):
-        """GET the image's URL (streamed); raise on anything but 2xx."""
+        """GET the image's URL (streamed, not decoded), following valid
+        redirects; raise on anything but 2xx."""
         headers = dict(headers or {}, **{'Accept-Encoding': 'identity',
                                          'User-Agent': 'spawnflow'})
-        try:
-            response = requests.get(image.url, headers=headers, stream=True,
-                                    timeout=self._timeout,
-                                    verify=self._verify)
-        except requests.RequestException as error:
-            raise self._error(image, error)
+        url = image.url
+        for _redirect in range(MAX_REDIRECTS + 1):
+            try:
+                response = requests.get(
+                    url, headers=headers, stream=True, timeout=self._timeout,
+                    verify=self._verify, allow_redirects=False)
+            except requests.RequestException as error:
+                raise self._error(image, error)
+            if not response.is_redirect:
+                break
+            target = parse.urljoin(url, response.headers['Location'])
+            response.close()
+            check_redirect(image, url, target)
+            url = target
+        else:
+            raise exception.ImageError('Image %s: more than %d redirects.'
+                                       % (image.ref, MAX_REDIRECTS))
         if response.ok:
+            encoding = response.headers.get('Content-Encoding', 'identity')
+            if encoding.strip().lower() not in ('', 'identity'):
+                response.close()
+                raise exception.ImageError(
+                    'Image %s: the server sent it with Content-Encoding %s '
+                    'though asked for identity; it is refused.'
+                    % (image.ref, encoding))
             return response
         response.close()
         if response.status_code in (404, 410):
             raise exception.ImageNotFound(image.ref)
-        raise exception.ImageError(
-            'Image %s: the server answered %d %s.'
-            % (image.ref, response.status_code, response.reason))
+        message = 'the server answered %d %s.' % (response.status_code,
+                                                  response.reason)
+        if response.status_code in errors.TRANSIENT_STATUS:
+            raise exception.ServiceUnavailable('Image %s' % image.ref,
+                                               message)
+        raise exception.ImageError('Image %s: %s' % (image.ref, message))
 
     def _error(self, image, error):
         if isinstance(error, requests.Timeout):
-            return exception.ImageError(
-                'Image %s: the server did not answer within %d seconds.'
-                % (image.ref, self._timeout))
-        return exception.ImageError('Image %s cannot be downloaded: %s'
-                                    % (image.ref, _reason(error)))
+            return exception.ServiceUnavailable(
+                'Image %s' % image.ref, 'the server did not answer within '
+                '%d seconds.' % self._timeout)
+        if isinstance(error, requests.exceptions.SSLError):
+            return exception.ImageError('Image %s cannot be downloaded: %s'
+                                        % (image.ref, errors.reason(error)))
+        return exception.ServiceUnavailable(
+            'Image %s' % image.ref, 'cannot be downloaded: %s'
+            % errors.reason(error))
 
     def show(self, image_id):
         image = parse_ref(image_id)
+        return self.retry.call('reading the start of image %s' % image_id,
+                               self._probe, image)
+
+    def _probe(self, image):
+        """The image's metadata, from its first bytes."""
         with self._get(image, {'Range': 'bytes=0-%d' % (PROBE_SIZE - 1)}) \
                 as response:
             size = _total_size(response)
             try:
-                inspector = _detect(response.iter_content(64 * 1024))
+                inspector = _detect(self._chunks(image, response))
                 if inspector.complete:
                     # Headers alone show most unsafe images (a qcow2
                     # backing file); the cache checks the whole file.
                     inspector.safety_check()
-            except requests.RequestException as error:
-                raise self._error(image, error)
             except (format_inspector.ImageFormatError,
                     format_inspector.SafetyCheckFailed) as error:
                 raise exception.ImageError('Image %s is refused: %s'
@@ -194,24 +262,29 @@ class HTTPImageDriver(base.ImageDriver):
         return []
 
     def data(self, image_id):
+        """The image's bytes as the server sent them (never decoded). The
+        digest is the consumer's to check as they stream (the image cache
+        and the volume drivers do)."""
         image = parse_ref(image_id)
-        response = self._get(image)
+        response = self.retry.call('download of image %s' % image_id,
+                                   self._get, image)
         LOG.info('Downloading image %s', image.url)
-        return self._verified_chunks(image, response)
+        return self._closing(image, response)
 
-    def _verified_chunks(self, image, response):
-        digest = hashlib.new(image.hash_algo)
+    def _closing(self, image, response):
         with response:
-            try:
-                for chunk in response.iter_content(CHUNK_SIZE):
-                    digest.update(chunk)
-                    yield chunk
-            except requests.RequestException as error:
-                raise self._error(image, error)
-        if digest.hexdigest() != image.hash_value:
-            raise exception.ImageChecksumMismatch(
-                image.ref, image.hash_algo, image.hash_value,
-                digest.hexdigest())
+            yield from self._chunks(image, response)
+
+    def _chunks(self, image, response):
+        """The raw body; a transfer that stalls or breaks raises
+        ServiceUnavailable."""
+        try:
+            yield from response.raw.stream(CHUNK_SIZE, decode_content=False)
+        except (requests.RequestException,
+                urllib3_exceptions.HTTPError) as error:
+            raise exception.ServiceUnavailable(
+                'Image %s' % image.ref, 'the transfer %s.'
+                % errors.transfer_failure(error, self._timeout)) from error
 
 
 def _total_size(response):
@@ -241,26 +314,3 @@ def _prefix(chunks, limit):
             return
         yield chunk[:limit]
         limit -= len(chunk)
-
-
-def _reason(error):
-    """The innermost OS-level message of a requests error, else its text.
-
-    requests wraps urllib3's errors, which wrap the socket's; the socket's
-    ("Connection refused", a certificate failure) is what a user can act
-    on.
-    """
-    seen = set()
-    pending = [error]
-    while pending:
-        current = pending.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        if isinstance(current, OSError) and current.strerror:
-            return current.strerror
-        pending.extend(e for e in (current.__cause__, current.__context__,
-                                   getattr(current, 'reason', None),
-                                   *current.args)
-                       if isinstance(e, BaseException))
-    return str(error)

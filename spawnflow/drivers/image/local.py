@@ -5,9 +5,11 @@ Layout under ``[local_image] images_path``: ``<id>`` holds the data and
 data is complete).
 """
 
+import contextlib
 import datetime
 import hashlib
 import os
+import stat
 import uuid as uuidlib
 
 from oslo_utils.imageutils import format_inspector
@@ -18,12 +20,14 @@ from spawnflow import exception
 from spawnflow import fileutils
 
 CHUNK_SIZE = 1024 * 1024
+SECTOR_SIZE = 512
 DISK_FORMATS = ('raw', 'qcow2', 'vmdk', 'vhd', 'vhdx', 'vdi', 'iso')
 
 
 class LocalImageDriver(base.ImageDriver):
     def __init__(self, conf):
         self.path = conf.local_image.images_path
+        self._size_cap = conf.local_image.image_size_cap
 
     def _data_path(self, image_id):
         # Ids are uuids: anything else (a path, "../x") names no image.
@@ -37,42 +41,35 @@ class LocalImageDriver(base.ImageDriver):
     def create(self, name, file_path, disk_format):
         """Copy ``file_path`` into the store and return its metadata.
 
-        The file's real format must be ``disk_format`` and pass the format
-        inspector's safety checks (no backing file, no qcow2 data file).
+        It must be a regular file of at most ``image_size_cap`` bytes, its
+        real format must be ``disk_format`` and pass the format
+        inspector's safety checks (no backing file, no qcow2 data file),
+        and a raw disk must be a whole number of sectors. The checks run
+        on the copy, so what is checked is what is stored.
         """
         if disk_format not in DISK_FORMATS:
             raise exception.InvalidRequest(
                 'Disk format must be one of %s, not %r.'
                 % (', '.join(DISK_FORMATS), disk_format))
-        try:
-            inspector = format_inspector.detect_file_format(file_path)
-        except OSError as error:
-            raise exception.InvalidRequest('Cannot read %s: %s'
-                                           % (file_path, error.strerror))
-        except format_inspector.ImageFormatError as error:
-            raise exception.InvalidRequest('%s is not a usable image: %s'
-                                           % (file_path, error))
-        if inspector.NAME != disk_format:
-            raise exception.InvalidRequest(
-                '%s is a %s image, not %s.'
-                % (file_path, inspector.NAME, disk_format))
-        try:
-            inspector.safety_check()
-        except format_inspector.SafetyCheckFailed as error:
-            raise exception.InvalidRequest('%s is refused: %s'
-                                           % (file_path, error))
         os.makedirs(self.path, exist_ok=True)
         image_id = str(uuidlib.uuid4())
         digest = hashlib.sha256()
-        with open(file_path, 'rb') as source, \
+        with _open_image_file(file_path, self._size_cap) as (source, size), \
                 fileutils.atomic_file(self._data_path(image_id)) as target:
+            copied = 0
             for chunk in iter(lambda: source.read(CHUNK_SIZE), b''):
+                copied += len(chunk)
+                if copied > size:
+                    raise exception.InvalidRequest(
+                        '%s grew while it was read; give a file that does '
+                        'not change.' % file_path)
                 digest.update(chunk)
                 target.write(chunk)
+            target.flush()
+            inspector = _checked_format(file_path, target.name, disk_format)
         record = {
             'id': image_id, 'name': name, 'status': 'active',
-            'disk_format': disk_format,
-            'size': os.path.getsize(self._data_path(image_id)),
+            'disk_format': disk_format, 'size': copied,
             'virtual_size': inspector.virtual_size,
             'hash_algo': 'sha256', 'hash_value': digest.hexdigest(),
             'created_at': datetime.datetime.now(
@@ -111,6 +108,74 @@ class LocalImageDriver(base.ImageDriver):
     def path_of(self, image_id):
         """Where the data lives (tests corrupt images through this)."""
         return self._data_path(image_id)
+
+
+@contextlib.contextmanager
+def _open_image_file(path, size_cap):
+    """Yield (binary stream, size) of ``path``, a regular file of 1 to
+    ``size_cap`` bytes; devices, pipes, directories and files that claim
+    no size (such as /proc's) are refused before a byte is read."""
+    try:
+        # O_NONBLOCK: opening a FIFO must not wait for a writer.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as error:
+        raise exception.InvalidRequest('Cannot read %s: %s'
+                                       % (path, error.strerror))
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise exception.InvalidRequest(
+                '%s is not a regular file (it is a %s); give an image '
+                'file.' % (path, _file_kind(info.st_mode)))
+        if info.st_size == 0:
+            raise exception.InvalidRequest(
+                '%s has no size (it is empty, or a file like /proc\'s); '
+                'give an image file.' % path)
+        if info.st_size > size_cap:
+            raise exception.InvalidRequest(
+                '%s is %d bytes; images of at most %d bytes are taken '
+                '([local_image] image_size_cap).'
+                % (path, info.st_size, size_cap))
+        os.set_blocking(fd, True)
+        stream = os.fdopen(fd, 'rb')
+    except BaseException:
+        os.close(fd)
+        raise
+    with stream:
+        yield stream, info.st_size
+
+
+def _file_kind(mode):
+    for test, kind in ((stat.S_ISDIR, 'directory'),
+                       (stat.S_ISCHR, 'character device'),
+                       (stat.S_ISBLK, 'block device'),
+                       (stat.S_ISFIFO, 'pipe'), (stat.S_ISSOCK, 'socket')):
+        if test(mode):
+            return kind
+    return 'special file'
+
+
+def _checked_format(path, copy, disk_format):
+    """The format inspector of ``copy`` (of ``path``), which must be
+    ``disk_format``, pass the safety checks, and, raw, be whole sectors."""
+    try:
+        inspector = format_inspector.detect_file_format(copy)
+    except format_inspector.ImageFormatError as error:
+        raise exception.InvalidRequest('%s is not a usable image: %s'
+                                       % (path, error))
+    if inspector.NAME != disk_format:
+        raise exception.InvalidRequest(
+            '%s is a %s image, not %s.' % (path, inspector.NAME, disk_format))
+    try:
+        inspector.safety_check()
+    except format_inspector.SafetyCheckFailed as error:
+        raise exception.InvalidRequest('%s is refused: %s' % (path, error))
+    size = os.path.getsize(copy)
+    if disk_format == 'raw' and size % SECTOR_SIZE:
+        raise exception.InvalidRequest(
+            '%s is not a raw disk image: its %d bytes are not a whole '
+            'number of %d-byte sectors.' % (path, size, SECTOR_SIZE))
+    return inspector
 
 
 def _chunks(stream):

@@ -9,7 +9,8 @@ from xml.etree import ElementTree
 
 from spawnflow import exception
 
-#: Marks a domain as spawnflow's, so orphans can be found by their tag.
+#: Marks a domain as spawnflow's, with the instance and the deployment
+#: that made it, so orphans can be found by their tag.
 METADATA_NAMESPACE = 'https://spawnflow.dev/xmlns/instance/1.0'
 ElementTree.register_namespace('spawnflow', METADATA_NAMESPACE)
 
@@ -58,11 +59,12 @@ def _disk_element(devices, disk):
         _sub(element, 'boot', order=str(disk['boot_index'] + 1))
 
 
-def build(instance, disks, virt_type, console_log=None):
+def build(instance, disks, virt_type, deployment, console_log=None):
     """Return the domain XML (str) for ``instance`` with ``disks``.
 
     ``instance`` is the instance row as a dict; ``disks`` is a list of
-    dicts with device_name, boot_index, serial and connection_info.
+    dicts with device_name, boot_index, serial and connection_info;
+    ``deployment`` is the tag of the deployment making it.
     """
     domain = ElementTree.Element('domain', type=virt_type)
     _sub(domain, 'name', domain_name(instance['uuid']))
@@ -70,6 +72,7 @@ def build(instance, disks, virt_type, console_log=None):
     _sub(domain, 'title', instance['display_name'])
     metadata = _sub(_sub(domain, 'metadata'),
                     '{%s}instance' % METADATA_NAMESPACE)
+    _sub(metadata, '{%s}deployment' % METADATA_NAMESPACE, deployment)
     _sub(metadata, '{%s}name' % METADATA_NAMESPACE, instance['display_name'])
     _sub(metadata, '{%s}flavor' % METADATA_NAMESPACE,
          name=instance['flavor_name'], vcpus=str(instance['vcpus']),
@@ -93,9 +96,13 @@ def build(instance, disks, virt_type, console_log=None):
     return ElementTree.tostring(domain, encoding='unicode')
 
 
-def instance_uuid_from_xml(xml):
-    """The instance uuid of a spawnflow domain, or None for other domains."""
+def owner_from_xml(xml):
+    """(instance uuid, deployment tag) of a spawnflow domain (the tag is
+    None on domains made before spawnflow tagged them), or None for other
+    domains."""
     root = ElementTree.fromstring(xml)
-    if root.find('metadata/{%s}instance' % METADATA_NAMESPACE) is None:
+    metadata = root.find('metadata/{%s}instance' % METADATA_NAMESPACE)
+    if metadata is None:
         return None
-    return root.findtext('uuid')
+    return (root.findtext('uuid'),
+            metadata.findtext('{%s}deployment' % METADATA_NAMESPACE))

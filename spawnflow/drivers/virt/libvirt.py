@@ -58,9 +58,9 @@ class LibvirtDriver:
         _model, memory_mb, cpus = self.conn.getInfo()[:3]
         return {'vcpus': cpus, 'memory_mb': memory_mb}
 
-    def guest_xml(self, instance, disks, console_log=None):
+    def guest_xml(self, instance, disks, deployment, console_log=None):
         return guest_config.build(instance, disks, self._virt_type,
-                                  console_log)
+                                  deployment, console_log)
 
     def _lookup(self, uuid):
         try:
@@ -145,12 +145,14 @@ class LibvirtDriver:
             '%s).' % (uuid, timeout, retry_state.outcome.result()))
 
     def list_instances(self):
-        """Domains spawnflow made: [{'uuid', 'name', 'state'}]."""
+        """Domains spawnflow made: [{'uuid', 'name', 'state',
+        'deployment'}]."""
         found = []
         for domain in self.conn.listAllDomains():
-            uuid = guest_config.instance_uuid_from_xml(domain.XMLDesc())
-            if uuid:
-                found.append({'uuid': uuid, 'name': domain.name(),
+            owner = guest_config.owner_from_xml(domain.XMLDesc())
+            if owner:
+                found.append({'uuid': owner[0], 'deployment': owner[1],
+                              'name': domain.name(),
                               'state': _STATE_NAMES.get(domain.state()[0])})
         return found
 

@@ -2,7 +2,8 @@
 
 Volumes are dicts with at least ``id``, ``name``, ``status``, ``size`` and
 ``metadata``. A volume made for a block device carries the metadata keys
-below, so a task re-run after a crash finds the volume it made.
+below, so a task re-run after a crash finds the volume it made, and orphan
+reaping touches only the volumes of its own deployment.
 """
 
 import abc
@@ -10,6 +11,7 @@ import contextlib
 import dataclasses
 import time
 
+DEPLOYMENT_KEY = 'spawnflow_deployment'
 INSTANCE_KEY = 'spawnflow_instance_uuid'
 BDM_INDEX_KEY = 'spawnflow_bdm_index'
 
@@ -18,8 +20,9 @@ def volume_name(instance_uuid, bdm_index):
     return 'spawnflow-%s-%d' % (instance_uuid, bdm_index)
 
 
-def volume_metadata(instance_uuid, bdm_index):
-    return {INSTANCE_KEY: instance_uuid, BDM_INDEX_KEY: str(bdm_index)}
+def volume_metadata(deployment, instance_uuid, bdm_index):
+    return {DEPLOYMENT_KEY: deployment, INSTANCE_KEY: instance_uuid,
+            BDM_INDEX_KEY: str(bdm_index)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,13 +44,20 @@ class VolumeDriver(abc.ABC):
         """Release what the driver holds (connections, listeners)."""
 
     @abc.abstractmethod
+    def limits(self):
+        """{'max_volume_gb': the largest volume the service makes,
+        'free_gb' and 'free_volumes': what the quota leaves}; None where
+        there is no limit."""
+
+    @abc.abstractmethod
     def create(self, name, size_gb, metadata, image_id=None,
                snapshot_id=None):
         """Start creating a volume (blank, from an image or a snapshot)."""
 
     @abc.abstractmethod
-    def find(self, instance_uuid, bdm_index):
-        """The volume made for this block device, or None."""
+    def find(self, metadata):
+        """The oldest volume carrying ``metadata`` (and not being deleted),
+        or None."""
 
     @abc.abstractmethod
     def get(self, volume_id):

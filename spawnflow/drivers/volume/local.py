@@ -30,6 +30,8 @@ from spawnflow import fileutils
 from spawnflow import imagecache
 
 GiB = 1024 ** 3
+#: qemu-img's largest qcow2 (64 KiB clusters): 2 PiB.
+MAX_QCOW2_GB = 2 ** 21
 
 
 def _now():
@@ -79,6 +81,11 @@ class LocalVolumeDriver(base.VolumeDriver):
             self._write(record)
 
     # Volumes -------------------------------------------------------------
+
+    def limits(self):
+        """Volumes are sparse qcow2 files: only the format bounds them."""
+        return {'max_volume_gb': MAX_QCOW2_GB, 'free_gb': None,
+                'free_volumes': None}
 
     def create(self, name, size_gb, metadata, image_id=None,
                snapshot_id=None):
@@ -149,22 +156,29 @@ class LocalVolumeDriver(base.VolumeDriver):
 
     def _from_image(self, volume_id, image_id, target, size_gb):
         image = self._image_driver.show(image_id)
+        self._image_driver.retry_policy(image_id).call(
+            'download of image %s' % image_id, self._convert_image, image,
+            volume_id, target, size_gb)
+
+    def _convert_image(self, image, volume_id, target, size_gb):
+        """Download the image (verified as the cache does) and convert it
+        into the volume's file."""
         with tempfile.NamedTemporaryFile(
                 dir=self.path, prefix='.%s.image-' % volume_id) as data:
-            for chunk in self._image_driver.data(image_id):
-                data.write(chunk)
+            imagecache.write_verified(
+                image, self._image_driver.data(image['id']), data,
+                imagecache.max_download_bytes(size_gb * GiB))
             data.flush()
-            imagecache.check_format(image, data.name)
+            imagecache.check_format(image, data.name, size_gb * GiB)
             self._copy(data.name, imagecache.qemu_format(image['disk_format']),
                        target, size_gb)
 
-    def find(self, instance_uuid, bdm_index):
-        wanted = base.volume_metadata(instance_uuid, bdm_index)
-        for volume in self.list():
-            if all(volume['metadata'].get(k) == v
-                   for k, v in wanted.items()):
-                return volume
-        return None
+    def find(self, metadata):
+        found = [v for v in self.list()
+                 if all(v['metadata'].get(k) == value
+                        for k, value in metadata.items())]
+        found.sort(key=lambda v: (v['created_at'], v['id']))
+        return found[0] if found else None
 
     def get(self, volume_id):
         record = self._read(volume_id)
