@@ -16,19 +16,21 @@ Every call validates its input before anything is created and raises
 
 import uuid as uuidlib
 
+from taskflow import states
 import tenacity
 
+from spawnflow import admission
 from spawnflow import conf as spawnflow_conf
 from spawnflow import engine as spawnflow_engine
-from spawnflow import drivers
 from spawnflow import exception
 from spawnflow import imagecache
 from spawnflow import flows
 from spawnflow.flows import build as build_flow
 from spawnflow.flows import delete as delete_flow
-from spawnflow import objects
 from spawnflow import orphans
+from spawnflow.persistence import errors as db_errors
 from spawnflow.persistence import migration
+from spawnflow import secrets
 from spawnflow import services as spawnflow_services
 from spawnflow.tasks import lifecycle
 
@@ -43,6 +45,7 @@ class Client:
     """
 
     def __init__(self, conf=None, config_files=None):
+        secrets.install_log_filter()
         self.conf = conf or spawnflow_conf.load(config_files)
         self.services = spawnflow_services.Services(self.conf)
         self.engine = spawnflow_engine.Engine(self.services)
@@ -63,7 +66,8 @@ class Client:
 
     def db_sync(self):
         """Create or upgrade spawnflow's and TaskFlow's tables."""
-        migration.sync(self.db.engine, self.engine.backend)
+        db_errors.guarded(self.db.retry, self.db.engine.url, 'db sync',
+                          migration.sync, self.db.engine, self.engine.backend)
 
     # Instances ----------------------------------------------------------
 
@@ -75,58 +79,37 @@ class Client:
         (MiB) and ``disk`` (GiB). ``block_devices`` holds BlockDeviceMapping
         objects, dicts or ``--block-device`` strings.
         """
-        request = objects.BuildRequest(
-            name=name, flavor=_flavor(flavor, vcpus, ram, disk),
-            image_ref=image,
-            block_device_mappings=[_bdm(b) for b in block_devices])
-        self._check_references(request)
+        request = admission.admit(self.services, name, flavor, image,
+                                  block_devices, vcpus, ram, disk)
         uuid = str(uuidlib.uuid4())
-        self.db.instance_create(uuid, request, vm_state=lifecycle.BUILDING,
-                                task_state='scheduling')
         shape = [(index, b.source_type, b.destination_type)
                  for index, b in enumerate(request.block_device_mappings)]
-        self.engine.run(uuid, 'create', build_flow.get_build_flow,
-                        {'instance_uuid': uuid, 'block_devices': shape})
+        # Owned from before it is recorded: a resume elsewhere never
+        # takes it for a build that crashed before saving its flow.
+        with self.engine.owners.hold(uuid):
+            self.db.instance_create(uuid, request,
+                                    vm_state=lifecycle.BUILDING,
+                                    task_state='scheduling')
+            state = self.engine.run(
+                uuid, 'create', build_flow.get_build_flow,
+                {'instance_uuid': uuid, 'block_devices': shape})
+        if state == states.SUSPENDED:
+            raise exception.Interrupted(
+                'Interrupted: server %s is left BUILD; `spawnflow resume` '
+                'finishes the build, `spawnflow server delete %s` removes '
+                'it.' % (uuid, uuid))
         return self.show(uuid, read_deleted=True)
 
-    def _check_references(self, request):
-        """Images, volumes and snapshots the request names must be usable."""
-        for bdm in request.block_device_mappings:
-            if bdm.source_type == 'image':
-                if bdm.destination_type == 'volume' and bdm.uuid.startswith(
-                        drivers.ImageRouter.URL_PREFIXES):
-                    raise exception.InvalidRequest(
-                        'Images given as URLs can only be the root disk '
-                        '(--image), not the source of a volume.')
-                image = self.services.image.show(bdm.uuid)
-                if image['status'] != 'active':
-                    raise exception.InvalidRequest(
-                        'Image %s is %s, not active.'
-                        % (bdm.uuid, image['status']))
-                size_gb = (request.flavor.root_gb if bdm.destination_type
-                           == 'local' else bdm.volume_size)
-                if (image['virtual_size'] is not None
-                        and image['virtual_size'] > size_gb * 1024 ** 3):
-                    raise exception.InvalidRequest(
-                        'Image %s needs %d bytes; the %s of %d GiB is too '
-                        'small.' % (bdm.uuid, image['virtual_size'],
-                                    'flavor disk' if bdm.destination_type
-                                    == 'local' else 'volume', size_gb))
-            elif bdm.source_type == 'volume':
-                volume = self.services.volume.get(bdm.uuid)
-                if volume['status'] != 'available':
-                    raise exception.InvalidRequest(
-                        'Volume %s is %s, not available.'
-                        % (bdm.uuid, volume['status']))
-            elif bdm.source_type == 'snapshot':
-                self.services.volume.snapshot_get(bdm.uuid)
+    def delete(self, uuid, wait=600):
+        """Delete an instance: domain, attachments, disks, and the volumes
+        whose delete_on_termination is set.
 
-    def delete(self, uuid):
-        """Delete an instance, or ask its running build to stop and revert.
-
-        A building instance gets task_state ``deleting``; its build notices
-        at its next compare-and-swap save and reverts everything. A delete
-        that fails leaves the instance ERROR with a fault and raises.
+        A build another process runs is asked to stop (task_state
+        ``deleting``: it reverts at its next step) and waited for, up to
+        ``wait`` seconds; a flow that a crash, an interruption or a failed
+        revert left unfinished is finished first. Raises unless the
+        instance is deleted (InstanceBusy when its owner did not let go in
+        time, SpawnflowError with the fault when a step failed).
         """
         instance = self.db.instance_get(uuid)
         if instance['vm_state'] == lifecycle.BUILDING:
@@ -134,31 +117,47 @@ class Client:
                 self.db.instance_update(
                     uuid, {'task_state': lifecycle.DELETING},
                     expected_task_state=BUILD_TASK_STATES)
-                return
             except exception.UnexpectedTaskStateError:
-                instance = self.db.instance_get(uuid)  # build just ended
-        state = self.engine.run(
-            uuid, 'delete', delete_flow.get_delete_flow,
-            {'instance_uuid': uuid,
-             'block_devices': flows.block_device_shape(self.db, uuid)})
-        if state != 'SUCCESS':
-            fault = self.db.fault_get_latest(uuid)
+                pass  # already being deleted, or its build just ended
+            if self.engine.owners.holds(uuid):
+                return  # called from its own build, which now reverts
+        with self.engine.owners.hold(uuid, wait=wait):
+            for detail in self.engine.unfinished(uuid):
+                self.engine.resume(detail)
+            try:
+                self.db.instance_get(uuid)
+            except exception.InstanceNotFound:
+                return  # the build, told to stop, deleted it as it reverted
+            if self.engine.unfinished(uuid):
+                raise exception.SpawnflowError(
+                    'Instance %s cannot be deleted yet: %s'
+                    % (uuid, self._fault_message(uuid)))
+            state = self.engine.run(
+                uuid, 'delete', delete_flow.get_delete_flow,
+                {'instance_uuid': uuid,
+                 'block_devices': flows.block_device_shape(self.db, uuid)})
+        if state == states.SUSPENDED:
+            raise exception.Interrupted(
+                'Interrupted: the delete of server %s is left unfinished; '
+                '`spawnflow resume` or `spawnflow server delete %s` '
+                'finishes it.' % (uuid, uuid))
+        if state != states.SUCCESS:
             raise exception.SpawnflowError(
                 'Deleting instance %s failed: %s'
-                % (uuid, fault['message'] if fault else state))
+                % (uuid, self._fault_message(uuid) or state))
+
+    def _fault_message(self, uuid):
+        fault = self.db.fault_get_latest(uuid)
+        return fault['message'] if fault else None
 
     def resume(self):
-        """Finish every build and delete a crash interrupted.
+        """Finish every build and delete a crash, an interruption or a
+        failed revert left unfinished, but those a live process runs.
 
-        Returns [(instance uuid, action, final flow state)].
+        Returns [(instance uuid, action, final flow state)], the state
+        ``IN PROGRESS`` for a flow another process runs (left alone).
         """
-        finished = []
-        for detail in self.engine.unfinished():
-            state = self.engine.resume(detail)
-            finished.append((detail.meta['instance_uuid'],
-                             detail.meta['action'], state))
-        finished += self._fail_builds_without_flow()
-        return finished
+        return self.engine.resume_all() + self._fail_builds_without_flow()
 
     def _fail_builds_without_flow(self):
         """A build killed before its flow was saved created nothing: ERROR
@@ -168,15 +167,23 @@ class Client:
                      if d.meta.get('action') == 'create'}
         failed = []
         for instance in self.db.instance_list():
-            if (instance['vm_state'] == lifecycle.BUILDING
-                    and instance['uuid'] not in with_flow):
-                self.db.instance_update(instance['uuid'], {
-                    'vm_state': lifecycle.ERROR, 'task_state': None})
-                self.db.fault_create(
-                    instance['uuid'], 500, 'Build interrupted before its '
-                    'flow was saved; nothing was created.', None,
-                    self.services.host)
-                failed.append((instance['uuid'], 'create', 'NOT STARTED'))
+            uuid = instance['uuid']
+            if instance['vm_state'] != lifecycle.BUILDING or uuid in with_flow:
+                continue
+            try:
+                with self.engine.owners.hold(uuid):
+                    if self.engine.unfinished(uuid) or self.db.instance_get(
+                            uuid)['vm_state'] != lifecycle.BUILDING:
+                        continue  # its builder got further meanwhile
+                    self.db.instance_update(uuid, {
+                        'vm_state': lifecycle.ERROR, 'task_state': None})
+                    self.db.fault_create(
+                        uuid, 500, 'Build interrupted before its flow was '
+                        'saved; nothing was created.', None,
+                        self.services.host)
+            except exception.InstanceBusy:
+                continue  # being admitted by a live process
+            failed.append((uuid, 'create', 'NOT STARTED'))
         return failed
 
     def orphans(self):
@@ -250,26 +257,3 @@ class Client:
         return self.services.image_cache.clean(
             self.db, self.conf.remove_unused_original_minimum_age_seconds,
             dry_run=dry_run)
-
-
-def _flavor(flavor, vcpus, ram, disk):
-    custom = (vcpus, ram, disk)
-    if flavor is not None and any(v is not None for v in custom):
-        raise exception.InvalidRequest(
-            'Give a flavor or --vcpus/--ram/--disk, not both.')
-    if isinstance(flavor, objects.Flavor):
-        return flavor
-    if flavor is not None:
-        return objects.Flavor.named(flavor)
-    if any(v is None for v in custom):
-        raise exception.InvalidRequest(
-            'Give a flavor, or all of --vcpus, --ram and --disk.')
-    return objects.Flavor('custom', vcpus, ram, disk)
-
-
-def _bdm(value):
-    if isinstance(value, objects.BlockDeviceMapping):
-        return value
-    if isinstance(value, str):
-        return objects.BlockDeviceMapping.parse(value)
-    return objects.BlockDeviceMapping.from_request(value)

@@ -3,10 +3,20 @@
 Each instance has a logbook (its uuid is the instance's); each action on
 it (create, delete) is a flow detail in that book, started from a flow
 factory saved with the detail, so another process can load and resume it.
+
+Whoever runs a flow holds the instance's owner lock (spawnflow.ownership)
+for as long as it does; resume takes only flows nobody holds.
+
+No flow ends in a state nothing will move: a revert that fails leaves its
+flow FAILURE, which resume takes like an interrupted one (the atom whose
+revert failed is reverted again), and the instance ERROR with a fault
+saying what could not be undone and what it still holds.
 """
 
 import contextlib
 import logging
+import os
+import threading
 import uuid as uuidlib
 
 import futurist
@@ -17,14 +27,22 @@ from taskflow.persistence import models as tf_models
 from taskflow import states
 from taskflow import storage
 
+from spawnflow import exception
 from spawnflow import flows
 from spawnflow.flows import changed
+from spawnflow import ownership
+from spawnflow.persistence import errors as db_errors
 from spawnflow.persistence import taskflow_backend
+from spawnflow import secrets
+from spawnflow.tasks import lifecycle
 
 LOG = logging.getLogger(__name__)
 
-#: Flow states a flow detail ends in; any other means it was interrupted.
+#: Flow states a flow detail ends in; any other means it was interrupted,
+#: or (FAILURE) a revert failed and must be finished.
 FINISHED = (states.SUCCESS, states.REVERTED)
+#: What resume() reports for a flow a live process runs (left alone).
+IN_PROGRESS = 'IN PROGRESS'
 
 
 class ActionEventListener(listener_base.Listener):
@@ -50,7 +68,7 @@ class ActionEventListener(listener_base.Listener):
         elif state == states.FAILURE:
             failure = details['result']
             self._db.event_finish(self._action_id, name, 'Error',
-                                  failure.exception_str)
+                                  secrets.mask_text(failure.exception_str))
         elif state == states.REVERTING:
             self._db.event_start(self._action_id, 'revert-' + name)
         else:
@@ -63,13 +81,19 @@ class Engine:
 
     def __init__(self, services):
         self.services = services
-        self.backend = taskflow_backend.SQLBackend(services.db.engine)
+        self.backend = taskflow_backend.SQLBackend(services.db.engine,
+                                                   services.db.retry)
         self.executor = futurist.ThreadPoolExecutor(
             max_workers=services.conf.max_concurrent_builds)
+        self.owners = ownership.Owners(
+            os.path.join(services.conf.instances_path, 'locks'))
         #: Callables taking a TaskFlow engine and returning a listener,
         #: registered on every flow this engine runs (progress display,
         #: metrics, tests that act at a given task transition).
         self.listener_factories = []
+        self._running = set()
+        self._running_lock = threading.Lock()
+        self._suspending = False
 
     def _logbook(self, instance_uuid):
         conn = self.backend.get_connection()
@@ -84,11 +108,18 @@ class Engine:
     def run(self, instance_uuid, action, factory, factory_kwargs):
         """Run a new flow for ``action`` on the instance, to the end.
 
-        Returns the flow's final state: SUCCESS, or REVERTED when a task
+        Returns the flow's final state: SUCCESS; REVERTED when a task
         failed and everything it had done was undone (its tasks recorded
-        the fault). Anything else (a revert that failed, a storage error)
-        raises.
+        the fault); FAILURE when a revert failed too (the instance is
+        ERROR with a fault saying what it still holds, and resume finishes
+        the undo); SUSPENDED when suspend() stopped it. Anything else (a
+        storage error) raises.
         """
+        with self.owners.hold(instance_uuid):
+            return self._run_new(instance_uuid, action, factory,
+                                 factory_kwargs)
+
+    def _run_new(self, instance_uuid, action, factory, factory_kwargs):
         action_id = self.services.db.action_start(
             instance_uuid, action, 'req-%s' % uuidlib.uuid4())
         flow = factory(**factory_kwargs)
@@ -98,7 +129,7 @@ class Engine:
             'action_id': action_id})
         book.add(detail)
         self.backend.get_connection().save_logbook(book)
-        return self._run(self._load(flow, detail), action_id)
+        return self._run(flow, detail, action_id)
 
     def _load(self, flow, detail):
         """A TaskFlow engine running ``flow`` with its state in ``detail``."""
@@ -112,16 +143,48 @@ class Engine:
         conn = self.backend.get_connection()
         return [detail for book in conn.get_logbooks() for detail in book]
 
-    def unfinished(self):
-        """Flow details neither finished nor reverted: what a crash left."""
-        return [d for d in self.flow_details() if d.state not in FINISHED]
+    def unfinished(self, instance_uuid=None):
+        """Flow details neither finished nor reverted: what a crash, an
+        interruption or a failed revert left (of one instance, or all)."""
+        if instance_uuid is None:
+            details = self.flow_details()
+        else:
+            try:
+                details = list(self.backend.get_connection().get_logbook(
+                    instance_uuid))
+            except tf_exceptions.NotFound:
+                details = []
+        return [d for d in details if d.state not in FINISHED]
+
+    def resume_all(self):
+        """Finish every unfinished flow no live process runs; return
+        [(instance uuid, action, final state or IN_PROGRESS)]."""
+        finished = []
+        for detail in self.unfinished():
+            if self._suspending:
+                break
+            uuid = detail.meta['instance_uuid']
+            try:
+                with self.owners.hold(uuid):
+                    # Read again under the lock: its owner may have
+                    # finished it meanwhile.
+                    current = [d for d in self.unfinished(uuid)
+                               if d.uuid == detail.uuid]
+                    state = self.resume(current[0]) if current else None
+            except exception.InstanceBusy:
+                state = IN_PROGRESS
+            if state is not None:
+                finished.append((uuid, detail.meta['action'], state))
+        return finished
 
     def resume(self, detail):
         """Drive an unfinished flow to its end: forward where it was
-        running, backward where it was reverting. A flow whose saved tasks
-        are not this code's is reverted instead (see flows.changed).
-        Returns its final state (as run() does)."""
+        running, backward where it was reverting (or where a revert
+        failed). A flow whose saved tasks are not this code's is reverted
+        instead (see flows.changed). Returns its final state (as run()
+        does). The caller holds the instance's owner lock."""
         self._repair_injector(detail)
+        self._repair_revert_failures(detail)
         try:
             flow = taskflow.engines.flow_from_detail(detail)
         except (ImportError, ValueError, TypeError) as error:
@@ -134,7 +197,7 @@ class Engine:
         LOG.info('Resuming %s (%s) of instance %s from state %s',
                  detail.name, detail.meta.get('action'),
                  detail.meta.get('instance_uuid'), detail.state)
-        return self._run(self._load(flow, detail), detail.meta['action_id'])
+        return self._run(flow, detail, detail.meta['action_id'])
 
     def _revert_changed(self, detail, saved_only, code_only):
         """Replace the flow by the action's current flow, all done, and a
@@ -170,7 +233,7 @@ class Engine:
         old.state = states.REVERTED
         old.meta['replaced_by'] = replacement.uuid
         self.backend.get_connection().save_logbook(book)
-        return self._run(self._load(flow, replacement),
+        return self._run(flow, replacement,
                          detail.meta['action_id'])
 
     def _repair_injector(self, detail):
@@ -185,11 +248,40 @@ class Engine:
                 atom.results = {}
                 self.backend.get_connection().update_atom_details(atom)
 
-    def _run(self, engine, action_id):
+    def _repair_revert_failures(self, detail):
+        """An atom whose revert failed is REVERT_FAILURE, which TaskFlow
+        never moves again. Its revert is idempotent like every other:
+        make it REVERTING, as if its revert had been interrupted, so that
+        resuming reverts it again and then everything before it."""
+        for atom in detail:
+            if atom.state == states.REVERT_FAILURE:
+                atom.state = states.REVERTING
+                atom.revert_failure = None
+                self.backend.get_connection().update_atom_details(atom)
+
+    def running(self):
+        """Whether a flow is running in this engine (without taking a
+        lock: signal handlers ask)."""
+        return bool(self._running)
+
+    def suspend(self):
+        """Stop every flow this engine runs at its next task boundary (the
+        running tasks finish); they end SUSPENDED, for resume."""
+        with self._running_lock:
+            self._suspending = True
+            for engine in self._running:
+                engine.suspend()
+
+    def _run(self, flow, detail, action_id):
+        engine = self._load(flow, detail)
         engine.storage.inject({'services': self.services}, transient=True)
         message = None
         listeners = [ActionEventListener(engine, self.services.db, action_id)]
         listeners += [factory(engine) for factory in self.listener_factories]
+        with self._running_lock:
+            if self._suspending:
+                engine.suspend()
+            self._running.add(engine)
         try:
             with contextlib.ExitStack() as stack:
                 for listener in listeners:
@@ -197,16 +289,76 @@ class Engine:
                 engine.run()
         except Exception as error:
             message = 'Error: %s' % error
-            if engine.storage.get_flow_state() != states.REVERTED:
+            state = engine.storage.get_flow_state()
+            if state == states.FAILURE and \
+                    engine.storage.get_revert_failures():
+                _record_incomplete_undo(self.services, engine, flow)
+            elif state != states.REVERTED:
+                translated = db_errors.translate(
+                    error, self.services.db.engine.url)
+                if translated is not None:
+                    raise translated from error
                 raise
-            LOG.info('Flow %s reverted: %s', engine.storage.flow_name,
-                     error)
+            LOG.info('Flow %s ended %s: %s', engine.storage.flow_name,
+                     state, error)
         finally:
+            with self._running_lock:
+                self._running.discard(engine)
+            if engine.storage.get_flow_state() == states.SUSPENDED:
+                message = 'Interrupted; left for `spawnflow resume`'
             self.services.db.action_finish(action_id, message)
         return engine.storage.get_flow_state()
 
     def close(self):
         self.executor.shutdown(wait=True)
+
+
+def _record_incomplete_undo(services, engine, flow):
+    """A revert failed: the instance is ERROR with a fault naming what
+    could not be undone, why, and what the instance still holds, until
+    resume (or a retried delete) finishes the undo."""
+    store = engine.storage
+    instance_uuid = store.fetch('instance_uuid')
+    revert_failures = store.get_revert_failures()
+    # In the order they are to be undone.
+    names = list(changed.atom_names(flow))[::-1]
+    atom_states = store.get_atoms_states(names)
+    not_undone = [name for name in names
+                  if atom_states[name][0] in (states.SUCCESS, states.FAILURE,
+                                              states.REVERT_FAILURE)]
+    try:
+        services.db.instance_update(instance_uuid, {
+            'vm_state': lifecycle.ERROR, 'task_state': None})
+        held = _held_resources(services, instance_uuid)
+    except exception.InstanceNotFound:
+        return
+    name, failure = next(iter(revert_failures.items()))
+    message = ('Undo incomplete (`spawnflow resume` or `spawnflow server '
+               'delete` finishes it): not undone: %s%s; the revert of %s '
+               'failed: %s' % (', '.join(not_undone),
+                               '; held: %s' % ', '.join(held) if held
+                               else '', name, failure.exception_str))
+    causes = ['%s failed: %s' % (atom, atom_failure.exception_str)
+              for atom, atom_failure in store.get_execute_failures().items()]
+    details = '\n'.join(causes + [message] + [
+        ''.join(f.traceback_str or '') for f in revert_failures.values()])
+    services.db.fault_create(instance_uuid, 500, secrets.mask_text(message),
+                             secrets.mask_text(details), services.host)
+    LOG.error('Instance %s: %s', instance_uuid, message)
+
+
+def _held_resources(services, instance_uuid):
+    """What the database says the instance holds: its claim, volumes and
+    attachments."""
+    instance = services.db.instance_get(instance_uuid)
+    held = ['a claim on host %s' % instance['host']] if instance['host'] \
+        else []
+    for bdm in services.db.bdm_list(instance_uuid):
+        if bdm['attachment_id']:
+            held.append('attachment %s' % bdm['attachment_id'])
+        if bdm['volume_id'] and bdm['source_type'] != 'volume':
+            held.append('volume %s' % bdm['volume_id'])
+    return held
 
 
 def _changes(detail, flow):

@@ -6,6 +6,7 @@ TaskFlow store and in the database without carrying live objects.
 """
 
 import dataclasses
+import re
 import string
 import unicodedata
 
@@ -29,28 +30,49 @@ SUPPORTED_MAPPINGS = {
     ('snapshot', 'volume'), ('volume', 'volume'),
 }
 MAX_NAME_LENGTH = 255
+#: The largest integer the database's INTEGER columns hold (as Nova's
+#: db.MAX_INT): counts and sizes above it are refused, whatever the
+#: hypervisor or the volume service would say.
+MAX_INT = 2 ** 31 - 1
+#: A device name per letter, vda..vdz.
+MAX_BLOCK_DEVICES = len(string.ascii_lowercase)
+_DECIMAL = re.compile(r'[0-9]{1,10}')
+_NONE_WORDS = ('', 'none')
 
 
-def _positive_int(value, what):
-    """Return ``value`` as an int > 0, or refuse it naming ``what``."""
-    if isinstance(value, bool):
+def _count(value, what, minimum=1, maximum=MAX_INT):
+    """``value`` as an int within [minimum, maximum], or refuse it naming
+    ``what``.
+
+    Strings must be plain decimal ASCII digits: Python's int() would also
+    take ``1_0``, ``+1`` and other scripts' digits, which a user typing a
+    size does not mean.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and _DECIMAL.fullmatch(value.strip()):
+        number = int(value.strip())
+    elif isinstance(value, str) and value.strip().startswith('-') \
+            and _DECIMAL.fullmatch(value.strip()[1:]):
+        number = int(value.strip())
+    else:
         raise exception.InvalidRequest(
             '%s must be an integer, not %r.' % (what, value))
-    try:
-        number = int(str(value).strip())
-    except ValueError:
+    if number < minimum:
         raise exception.InvalidRequest(
-            '%s must be an integer, not %r.' % (what, value))
-    if number <= 0:
+            '%s must be %s, not %s.'
+            % (what, 'a positive integer' if minimum == 1
+               else 'at least %d' % minimum, number))
+    if number > maximum:
         raise exception.InvalidRequest(
-            '%s must be a positive integer, not %s.' % (what, value))
+            '%s must be at most %d, not %s.' % (what, maximum, number))
     return number
 
 
 def _parse_bool(value, what):
     if isinstance(value, bool):
         return value
-    text = str(value).strip().lower()
+    text = value.strip().lower() if isinstance(value, str) else None
     if text in ('true', 'yes', '1', 'on'):
         return True
     if text in ('false', 'no', '0', 'off'):
@@ -59,13 +81,31 @@ def _parse_bool(value, what):
                                    % (what, value))
 
 
+def _text(value, what, max_length=255):
+    """A non-empty string of at most ``max_length`` characters (the
+    database's column), or None for None."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise exception.InvalidRequest('%s must be a non-empty string, not '
+                                       '%r.' % (what, value))
+    if max_length is not None and len(value.strip()) > max_length:
+        raise exception.InvalidRequest(
+            '%s is %d characters long; the limit is %d.'
+            % (what, len(value.strip()), max_length))
+    return value.strip()
+
+
 def validate_name(name):
     """Refuse empty, over-long or control-character names.
 
     Markup characters (``<``, ``&``, quotes) are allowed: the domain XML is
     built with an XML library, which escapes them.
     """
-    if not isinstance(name, str) or not name.strip():
+    if not isinstance(name, str):
+        raise exception.InvalidRequest('Name must be a string, not %r.'
+                                       % (name,))
+    if not name.strip():
         raise exception.InvalidRequest('Name must not be empty.')
     if len(name) > MAX_NAME_LENGTH:
         raise exception.InvalidRequest(
@@ -91,7 +131,7 @@ class Flavor:
         for field, what in (('vcpus', 'vcpus'), ('memory_mb', 'ram'),
                             ('root_gb', 'disk')):
             object.__setattr__(self, field,
-                               _positive_int(getattr(self, field), what))
+                               _count(getattr(self, field), what))
 
     @classmethod
     def named(cls, name):
@@ -115,22 +155,38 @@ class BlockDeviceMapping:
     delete_on_termination: bool = False
     device_name: str | None = None
 
+    #: Request keys, by the field they set: ``--block-device`` takes the
+    #: short ones, a dict either.
+    KEYS = {'source_type': ('source', 'source_type'),
+            'destination_type': ('destination', 'destination_type'),
+            'volume_size': ('size', 'volume_size'),
+            'uuid': ('uuid',),
+            'boot_index': ('boot_index', 'boot-index'),
+            'delete_on_termination': ('delete_on_termination',
+                                      'delete-on-termination')}
+    _SPEC_KEYS = ('source', 'destination', 'size', 'uuid', 'boot-index',
+                  'delete-on-termination')
+
     @classmethod
     def parse(cls, spec):
         """Parse ``key=value,...`` as given to ``--block-device``."""
-        allowed = {'source', 'destination', 'size', 'uuid', 'boot-index',
-                   'boot_index', 'delete-on-termination',
-                   'delete_on_termination'}
+        if not isinstance(spec, str):
+            raise exception.InvalidRequest(
+                'A block device must be a key=value,... string, not %r.'
+                % (spec,))
         values = {}
         for item in filter(None, (p.strip() for p in spec.split(','))):
             key, sep, value = item.partition('=')
             key = key.strip()
-            if not sep or key not in allowed:
+            if not sep or key not in (cls._SPEC_KEYS + (
+                    'boot_index', 'delete_on_termination')):
                 raise exception.InvalidRequest(
                     'Invalid block device item %r; expected key=value with '
-                    'key one of source, destination, size, uuid, boot-index, '
-                    'delete-on-termination.' % item)
-            values[key.replace('-', '_')] = value.strip()
+                    'key one of %s.' % (item, ', '.join(cls._SPEC_KEYS)))
+            if key in values:
+                raise exception.InvalidRequest(
+                    'Block device %r gives %s= twice.' % (spec, key))
+            values[key] = value.strip()
         if 'source' not in values or 'destination' not in values:
             raise exception.InvalidRequest(
                 'Block device %r needs source= and destination=.' % spec)
@@ -138,21 +194,38 @@ class BlockDeviceMapping:
 
     @classmethod
     def from_request(cls, values):
-        source = values.get('source', values.get('source_type'))
-        destination = values.get('destination',
-                                 values.get('destination_type'))
-        size = values.get('size', values.get('volume_size'))
-        boot_index = values.get('boot_index')
+        """A validated mapping from a dict of request keys (see KEYS)."""
+        if not isinstance(values, dict):
+            raise exception.InvalidRequest(
+                'A block device must be a key=value,... string, a dict or '
+                'a BlockDeviceMapping, not %r.' % (values,))
+        known = {key: field for field, keys in cls.KEYS.items()
+                 for key in keys}
+        unknown = sorted(repr(k) for k in values if k not in known)
+        if unknown:
+            raise exception.InvalidRequest(
+                'Unknown block device key %s; known are %s.'
+                % (', '.join(unknown), ', '.join(sorted(known))))
+        fields = {}
+        for key, value in values.items():
+            field = known[key]
+            if field in fields:
+                raise exception.InvalidRequest(
+                    'Block device gives %s twice (%s).'
+                    % (field, ', '.join(k for k in cls.KEYS[field]
+                                        if k in values)))
+            fields[field] = value
+        size = fields.get('volume_size')
         bdm = cls(
-            source_type=source,
-            destination_type=destination,
-            uuid=values.get('uuid') or None,
+            source_type=fields.get('source_type'),
+            destination_type=fields.get('destination_type'),
+            uuid=(_text(fields['uuid'], 'Block device uuid')
+                  if fields.get('uuid') not in (None, '') else None),
             volume_size=(None if size in (None, '')
-                         else _positive_int(size, 'Block device size')),
-            boot_index=(None if boot_index in (None, '')
-                        else _boot_index(boot_index)),
+                         else _count(size, 'Block device size')),
+            boot_index=_boot_index(fields.get('boot_index')),
             delete_on_termination=_parse_bool(
-                values.get('delete_on_termination', False),
+                fields.get('delete_on_termination', False),
                 'delete-on-termination'))
         bdm.validate()
         return bdm
@@ -207,12 +280,14 @@ class BlockDeviceMapping:
 
 
 def _boot_index(value):
-    try:
-        index = int(value)
-    except (TypeError, ValueError):
-        raise exception.InvalidRequest(
-            'Boot index must be an integer, not %r.' % value)
-    return index if index >= 0 else None
+    """An int from 0, or None (not bootable: None, '', 'none' or -1, as
+    in Nova)."""
+    if value is None or (isinstance(value, str)
+                         and value.strip().lower() in _NONE_WORDS):
+        return None
+    index = _count(value, 'Boot index', minimum=-1,
+                   maximum=MAX_BLOCK_DEVICES - 1)
+    return None if index == -1 else index
 
 
 @dataclasses.dataclass
@@ -226,6 +301,15 @@ class BuildRequest:
 
     def __post_init__(self):
         validate_name(self.name)
+        if not isinstance(self.flavor, Flavor):
+            raise exception.InvalidRequest('flavor must be a Flavor, not %r.'
+                                           % (self.flavor,))
+        # (Long references are the image drivers' to refuse: a URL's
+        # limit is the http driver's, ids are looked up.)
+        self.image_ref = _text(self.image_ref, 'Image', max_length=None)
+        if len(self.block_device_mappings) > MAX_BLOCK_DEVICES:
+            raise exception.InvalidRequest(
+                'At most %d block devices are allowed.' % MAX_BLOCK_DEVICES)
         self.block_device_mappings = self._with_root_disk()
         self.validate()
         self._assign_device_names()
@@ -269,10 +353,9 @@ class BuildRequest:
                                       is None,
                                       self.block_device_mappings[i].boot_index
                                       or 0, i))
-        if len(order) > len(string.ascii_lowercase):
+        if len(order) > MAX_BLOCK_DEVICES:
             raise exception.InvalidRequest(
-                'At most %d block devices are allowed.'
-                % len(string.ascii_lowercase))
+                'At most %d block devices are allowed.' % MAX_BLOCK_DEVICES)
         for letter, index in zip(string.ascii_lowercase, order):
             self.block_device_mappings[index].device_name = 'vd' + letter
 

@@ -1,25 +1,40 @@
-"""Resources tagged as spawnflow's that no instance in the database accounts
+"""Resources this deployment made that no instance in its database accounts
 for: what a crash (or a bug) can leave behind, found and removed.
+
+Only this deployment's resources are ever considered, so deployments can
+share a Cinder project, a hypervisor or an instances_path:
+
+- domains and volumes carry the deployment's tag (another deployment's,
+  or none, is never touched);
+- an attachment is this deployment's when its instance is one of the
+  database's (instance rows are kept when deleted);
+- an instance directory is this deployment's when it is named after one
+  of the database's instances;
+- a temporary file (``.*.part``) is this deployment's when it lies in one
+  of those directories, or in the image cache for a base whose owner
+  record names one of the database's instances.
 
 What counts as accounted for:
 
 - a domain, an instance directory: the instance exists and is not deleted;
-- a volume tagged with an instance uuid: some block device mapping records
-  it (also a deleted instance's, whose volume was kept by design), or its
-  instance is still building (its id may not be saved yet), or it is being
-  deleted;
-- an attachment of a spawnflow volume: a block device mapping records it;
-- a temporary download or disk file (``.*.part``): less than an hour old
-  (younger ones may belong to a download in progress).
+- a volume: some block device mapping records it (also a deleted
+  instance's, whose volume was kept by design), or its instance is still
+  building (its id may not be saved yet), or it is being deleted;
+- an attachment: a block device mapping records it, or its instance is
+  still building;
+- a temporary file: less than an hour old (younger ones may belong to a
+  download in progress).
 """
 
 import dataclasses
+import glob
 import os
 import shutil
 import time
 
 from spawnflow.drivers.volume import base as volume_base
 from spawnflow import exception
+from spawnflow import imagecache
 
 PART_MAX_AGE = 3600
 
@@ -35,6 +50,7 @@ class Orphan:
 def find(services):
     """Every orphan, in the order they should be reaped."""
     db = services.db
+    deployment = services.deployment
     instances = {i['uuid']: i for i in db.instance_list(read_deleted=True)}
     live = {uuid for uuid, i in instances.items() if not i['deleted']}
     building = {uuid for uuid, i in instances.items()
@@ -45,44 +61,59 @@ def find(services):
                             if b['attachment_id']}
     found = []
     for domain in services.virt.list_instances():
-        if domain['uuid'] not in live:
+        if domain['deployment'] == deployment and domain['uuid'] not in live:
             found.append(Orphan('domain', domain['uuid'], domain['uuid'],
                                 domain['name']))
     for volume in services.volume.list():
-        owner = volume['metadata'].get(volume_base.INSTANCE_KEY)
         for attachment in volume['attachments']:
-            if (owner or volume['id'] in recorded_volumes) and (
-                    attachment['id'] not in recorded_attachments
-                    and attachment['instance_uuid'] not in building):
+            if (attachment['instance_uuid'] in instances
+                    and attachment['instance_uuid'] not in building
+                    and attachment['id'] not in recorded_attachments):
                 found.append(Orphan('attachment', attachment['id'],
                                     attachment['instance_uuid'],
                                     'of volume %s' % volume['id']))
-        if owner and volume['id'] not in recorded_volumes \
-                and owner not in building and volume['status'] != 'deleting':
+        metadata = volume['metadata']
+        owner = metadata.get(volume_base.INSTANCE_KEY)
+        if (metadata.get(volume_base.DEPLOYMENT_KEY) == deployment
+                and volume['id'] not in recorded_volumes
+                and owner not in building
+                and volume['status'] != 'deleting'):
             found.append(Orphan('volume', volume['id'], owner,
                                 volume['name']))
-    found += _instance_files(services.conf.instances_path, live)
+    found += _instance_files(services, instances, live)
     return found
 
 
-def _instance_files(instances_path, live):
+def _instance_files(services, instances, live):
     found = []
-    if not os.path.isdir(instances_path):
-        return found
+    for uuid in sorted(instances):
+        path = services.instance_dir(uuid)
+        if uuid not in live and os.path.isdir(path):
+            found.append(Orphan('instance-files', path, uuid))
     now = time.time()
-    for name in sorted(os.listdir(instances_path)):
-        path = os.path.join(instances_path, name)
-        if name in ('_base', 'locks'):
+    for path in sorted(_partial_files(services, instances, live)):
+        try:
+            old = now - os.path.getmtime(path) > PART_MAX_AGE
+        except FileNotFoundError:  # finished or removed meanwhile
             continue
-        if os.path.isdir(path) and name not in live:
-            found.append(Orphan('instance-files', path, name))
-    for directory, _dirs, files in os.walk(instances_path):
-        for name in files:
-            path = os.path.join(directory, name)
-            if name.endswith('.part') and \
-                    now - os.path.getmtime(path) > PART_MAX_AGE:
-                found.append(Orphan('partial-file', path, None))
+        if old:
+            found.append(Orphan('partial-file', path, None))
     return found
+
+
+def _partial_files(services, instances, live):
+    """Temporary files in the live instances' directories (the others'
+    go with their directory), and in the cache for bases this
+    deployment's instances fetched."""
+    for uuid in live:
+        yield from glob.glob(os.path.join(services.instance_dir(uuid),
+                                          '**', '*.part'), recursive=True)
+    cache = services.image_cache
+    for path in glob.glob(os.path.join(cache.base_dir, '.*.part')):
+        base = os.path.join(cache.base_dir,
+                            os.path.basename(path)[1:].split('.')[0])
+        if imagecache.owner_of(base) in instances:
+            yield path
 
 
 def reap(services, orphans):

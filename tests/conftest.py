@@ -8,7 +8,10 @@ import pytest
 
 from spawnflow import api
 from spawnflow import conf as spawnflow_conf
+from spawnflow.tasks import claims
 from tests.fixtures import openstack as osf
+from tests.fixtures.mariadb import mariadb_server  # noqa: F401
+from tests.fixtures.mariadb import mariadb_url  # noqa: F401
 from tests.fixtures.postgresql import postgresql_server  # noqa: F401
 from tests.fixtures.postgresql import postgresql_url  # noqa: F401
 
@@ -39,6 +42,19 @@ def make_qcow2(path, size='64M'):
     subprocess.run(['qemu-img', 'create', '-q', '-f', 'qcow2', str(path),
                     size], check=True)
     return str(path)
+
+
+def fill_host(client, image_id):
+    """Build an instance that takes every vcpu the host has left, so that
+    the next build's claim fails (a flavor larger than the whole host is
+    refused before anything is recorded)."""
+    used = sum(i['vcpus'] for i in client.list()
+               if i['host'] == client.services.host)
+    vcpus = claims.host_capacity(client.services)['vcpus'] - used
+    occupant = client.build('occupant', vcpus=vcpus, ram=64, disk=1,
+                            image=image_id)
+    assert occupant['vm_state'] == 'active', occupant['fault']
+    return occupant
 
 
 @pytest.fixture

@@ -1,17 +1,34 @@
 """``spawnflow``: the cliff application and its entry point."""
 
 import logging
+import os
+import signal
 import sys
+import threading
 
 from cliff import app
 from cliff import commandmanager
 
 import spawnflow
 from spawnflow import api
+from spawnflow import exception
 from spawnflow import faultinject
+from spawnflow import secrets
 
+#: OpenStackClient's levels: -q errors only, warnings by default, -v
+#: info, -vv (and more) debug; on the console and in --log-file alike.
+LEVELS = {0: logging.ERROR, 1: logging.WARNING, 2: logging.INFO}
+#: Libraries whose warnings and errors the console shows only from -v:
+#: TaskFlow logs a failed flow with its traceback and keystoneauth a failed
+#: discovery, which spawnflow reports itself, once, as one clear error.
+QUIET_LOGGERS = ('taskflow', 'keystoneauth')
 
 _added_handlers = []
+
+
+class _QuietLibraries(logging.Filter):
+    def filter(self, record):
+        return not record.name.startswith(QUIET_LOGGERS)
 
 
 class SpawnflowApp(app.App):
@@ -24,6 +41,8 @@ class SpawnflowApp(app.App):
             command_manager=commandmanager.CommandManager('spawnflow.cli'),
             deferred_help=True)
         self._client = None
+        self._interrupts = 0
+        self._interrupted = threading.Event()
 
     def build_option_parser(self, description, version, argparse_kwargs=None):
         parser = super().build_option_parser(description, version,
@@ -36,7 +55,8 @@ class SpawnflowApp(app.App):
         return parser
 
     def configure_logging(self):
-        """Warnings only by default (as OpenStackClient); -v adds info.
+        """OpenStackClient's levels (see LEVELS), every record masked of
+        secrets (spawnflow.secrets) on every handler.
 
         cliff adds its handlers to the root logger on every run; the ones an
         earlier run in this process added are removed first, so an
@@ -45,13 +65,25 @@ class SpawnflowApp(app.App):
         root = logging.getLogger()
         for handler in _added_handlers:
             root.removeHandler(handler)
-        before = set(root.handlers)
-        super().configure_logging()
-        _added_handlers[:] = [h for h in root.handlers if h not in before]
-        if self.options.verbose_level <= 1:
-            for handler in logging.getLogger().handlers:
-                if handler.level < logging.WARNING:
-                    handler.setLevel(logging.WARNING)
+            handler.close()
+        _added_handlers[:] = []
+        level = LEVELS.get(self.options.verbose_level, logging.DEBUG)
+        root.setLevel(logging.DEBUG)
+        masking = secrets.MaskingFilter()
+        if self.options.log_file:
+            log_file = logging.FileHandler(self.options.log_file)
+            log_file.setFormatter(logging.Formatter(
+                self.LOG_FILE_MESSAGE_FORMAT))
+            _added_handlers.append(log_file)
+        console = logging.StreamHandler(self.stderr)
+        console.setFormatter(logging.Formatter(self.CONSOLE_MESSAGE_FORMAT))
+        if level > logging.INFO:
+            console.addFilter(_QuietLibraries())
+        _added_handlers.append(console)
+        for handler in _added_handlers:
+            handler.setLevel(level)
+            handler.addFilter(masking)
+            root.addHandler(handler)
 
     def initialize_app(self, argv):
         faultinject.check_environment()
@@ -61,6 +93,59 @@ class SpawnflowApp(app.App):
         if self._client is None:
             self._client = api.Client(config_files=self.options.config_files)
         return self._client
+
+    def prepare_to_run_command(self, cmd):
+        """Run the command with Ctrl-C stopping its flows at the next task
+        boundary (see _on_interrupt); an interrupted flow is reported and
+        the command exits 130, as for any Ctrl-C."""
+        run = cmd.run
+
+        def interruptible(parsed_args):
+            if threading.current_thread() is not threading.main_thread():
+                return run(parsed_args)  # only the main thread gets signals
+            previous = signal.signal(signal.SIGINT, self._on_interrupt)
+            watcher = threading.Thread(target=self._suspend_when_asked,
+                                       name='spawnflow-interrupt',
+                                       daemon=True)
+            watcher.start()
+            try:
+                return run(parsed_args)
+            except exception.Interrupted as error:
+                self.stderr.write('%s\n' % error)
+                raise KeyboardInterrupt from error
+            finally:
+                signal.signal(signal.SIGINT, previous)
+                self._interrupted.set()  # (lets the watcher end)
+                watcher.join()
+        cmd.run = interruptible
+
+    def _on_interrupt(self, signum, frame):
+        """First Ctrl-C: flows stop once their running tasks finish (the
+        state is saved, `spawnflow resume` goes on). Second: stop now, as
+        a crash would, which resume also recovers from.
+
+        A signal handler may run while this thread holds any lock (the
+        engine's, a stream's), so it only writes to the file descriptor
+        and sets an Event; the watcher thread suspends the flows.
+        """
+        self._interrupts += 1
+        engine = self._client.engine if self._client is not None else None
+        if engine is None or not engine.running():
+            raise KeyboardInterrupt
+        if self._interrupts == 1:
+            os.write(2, b'Interrupted: stopping after the running task '
+                        b'(Ctrl-C again to stop at once; either way what '
+                        b'is left is for `spawnflow resume`).\n')
+            self._interrupted.set()
+        else:
+            os.write(2, b'Stopped at once; `spawnflow resume` finishes the '
+                        b'interrupted flows.\n')
+            os._exit(130)
+
+    def _suspend_when_asked(self):
+        self._interrupted.wait()
+        if self._interrupts and self._client is not None:
+            self._client.engine.suspend()
 
     def clean_up(self, cmd, result, err):
         if self._client is not None:

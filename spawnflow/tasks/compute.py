@@ -18,7 +18,7 @@ class BuildGuestConfig(base.BaseTask):
                   'serial': bdm['volume_id'],
                   'connection_info': bdm['connection_info']}
                  for bdm in services.db.bdm_list(instance_uuid)]
-        return services.virt.guest_xml(instance, disks)
+        return services.virt.guest_xml(instance, disks, services.deployment)
 
 
 class DefineDomain(base.BaseTask):

@@ -25,8 +25,9 @@ def _root_bdm(services, instance_uuid):
 
 
 class FetchImage(base.BaseTask):
-    """Fetch the root disk's image into the cache (checksum verified),
-    reporting the download through TaskFlow progress notifications.
+    """Fetch the root disk's image into the cache (checksum verified, and
+    no larger than the flavor's disk), reporting the download through
+    TaskFlow progress notifications.
 
     Revert: a base this build downloaded (the cache records who fetched
     it, so this holds after a crash too) is removed again, unless another
@@ -42,8 +43,10 @@ class FetchImage(base.BaseTask):
     def execute(self, services, instance_uuid):
         image_id = _root_bdm(services, instance_uuid)['uuid']
         image = services.image.show(image_id)
+        root_gb = services.db.instance_get(instance_uuid)['root_gb']
         path, downloaded = services.image_cache.fetch(
-            image_id, progress=self._report_progress, owner=instance_uuid)
+            image_id, root_gb * GiB, progress=self._report_progress,
+            owner=instance_uuid)
         self.update_progress(1.0)
         return {'image_id': image_id, 'path': path,
                 'disk_format': image['disk_format'],

@@ -10,6 +10,7 @@ revert) instead of being overwritten.
 from oslo_utils import timeutils
 
 from spawnflow import exception
+from spawnflow import secrets
 from spawnflow.tasks import base
 
 BUILDING = 'building'
@@ -18,19 +19,24 @@ ERROR = 'error'
 DELETING = 'deleting'
 
 
-def _first_failure(flow_failures):
-    """The (atom name, Failure) that made the flow revert."""
-    name, failure = next(iter(flow_failures.items()))
-    return name, failure
-
-
-def record_fault(services, instance_uuid, atom_name, failure):
+def record_fault(services, instance_uuid, flow_failures):
+    """The fault of the task that made the flow revert (masked of
+    secrets: service errors may quote what the service answered)."""
+    if not flow_failures:
+        # (A revert resumed after its failures were lost with a crash.)
+        services.db.fault_create(
+            instance_uuid, code=500, message='Reverted after an '
+            'interruption; the original failure is in the action events.',
+            details=None, host=services.host)
+        return
+    atom_name, failure = next(iter(flow_failures.items()))
     exc = failure.exception
     services.db.fault_create(
         instance_uuid, code=getattr(exc, 'code', 500),
-        message='%s failed: %s' % (atom_name, failure.exception_str),
-        details=''.join(failure.traceback_str or '') or None,
-        host=services.host)
+        message=secrets.mask_text('%s failed: %s'
+                                  % (atom_name, failure.exception_str)),
+        details=secrets.mask_text(''.join(failure.traceback_str or ''))
+        or None, host=services.host)
 
 
 class MarkBuilding(base.BaseTask):
@@ -53,10 +59,9 @@ class MarkBuilding(base.BaseTask):
         if instance['task_state'] == DELETING:
             services.db.instance_soft_delete(instance_uuid)
             return
-        atom_name, failure = _first_failure(flow_failures)
         services.db.instance_update(
             instance_uuid, {'vm_state': ERROR, 'task_state': None})
-        record_fault(services, instance_uuid, atom_name, failure)
+        record_fault(services, instance_uuid, flow_failures)
 
 
 class UpdateTaskState(base.BaseTask):
@@ -105,13 +110,12 @@ class MarkDeleting(base.BaseTask):
             expected_task_state=(None, DELETING))
 
     def revert(self, services, instance_uuid, flow_failures, **kwargs):
-        atom_name, failure = _first_failure(flow_failures)
         try:
             services.db.instance_update(
                 instance_uuid, {'vm_state': ERROR, 'task_state': None})
         except exception.InstanceNotFound:
             return
-        record_fault(services, instance_uuid, atom_name, failure)
+        record_fault(services, instance_uuid, flow_failures)
 
 
 class MarkDeleted(base.BaseTask):

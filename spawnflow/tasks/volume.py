@@ -32,18 +32,24 @@ class CreateVolume(_BlockDeviceTask):
     """Create the volume a blank, image or snapshot mapping asks for.
 
     Idempotent: a volume already recorded on the BDM row, or tagged with
-    this instance and index, is used instead of making another; a tagged
-    one in error (its creation interrupted by a crash) is replaced.
-    Revert: the volume is deleted when delete_on_termination is set and
-    kept, recorded on the BDM row, otherwise (as Nova does), or when the
-    volume service refuses the delete: never orphaned.
+    this deployment, instance and index, is used instead of making another;
+    a tagged one in error (its creation interrupted by a crash) is replaced.
+    Revert: the volume is deleted when delete_on_termination is set or when
+    it is in error (it holds no data), and kept, recorded on the BDM row,
+    otherwise (as Nova does), or when the volume service refuses the
+    delete: never orphaned.
     """
+
+    def _tags(self, services, instance_uuid):
+        return volume_base.volume_metadata(services.deployment,
+                                           instance_uuid, self.bdm_index)
 
     def execute(self, services, instance_uuid):
         bdm = self._bdm(services, instance_uuid)
         if bdm['volume_id']:
             return bdm['volume_id']
-        volume = services.volume.find(instance_uuid, self.bdm_index)
+        tags = self._tags(services, instance_uuid)
+        volume = services.volume.find(tags)
         if volume is not None and volume['status'] == 'error':
             # An earlier run's volume whose creation was interrupted (its
             # process was killed) or failed: make it again.
@@ -56,8 +62,7 @@ class CreateVolume(_BlockDeviceTask):
                 bdm['source_type'])
             volume = services.volume.create(
                 volume_base.volume_name(instance_uuid, self.bdm_index),
-                bdm['volume_size'],
-                volume_base.volume_metadata(instance_uuid, self.bdm_index),
+                bdm['volume_size'], tags,
                 **({source: bdm['uuid']} if source else {}))
         services.db.bdm_update(instance_uuid, self.bdm_index,
                                {'volume_id': volume['id']})
@@ -67,11 +72,17 @@ class CreateVolume(_BlockDeviceTask):
         bdm = self._bdm(services, instance_uuid)
         volume_id = bdm['volume_id']
         if not volume_id:
-            found = services.volume.find(instance_uuid, self.bdm_index)
+            found = services.volume.find(self._tags(services, instance_uuid))
             volume_id = found and found['id']
         if not volume_id:
             return
-        if bdm['delete_on_termination']:
+        try:
+            status = services.volume.get(volume_id)['status']
+        except exception.VolumeNotFound:
+            status = None
+        if status is None:
+            volume_id = None
+        elif bdm['delete_on_termination'] or status == 'error':
             try:
                 services.volume.delete(volume_id)
                 volume_id = None

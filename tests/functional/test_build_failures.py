@@ -13,6 +13,8 @@ import re
 import pytest
 
 from spawnflow.drivers.virt import guest_config
+from spawnflow.drivers.volume import base as volume_base
+from tests import conftest
 from tests.functional import leaks
 from tests.functional import transitions
 
@@ -37,14 +39,17 @@ def _conflicting_domain(client):
     client.services.virt.conn.defineXML(xml)
 
 
+def _volume(client):
+    return client.services.volume.find(volume_base.volume_metadata(
+        client.services.deployment, _uuid(client), 1))
+
+
 def _remove_volume_file(client):
-    volume = client.services.volume.find(_uuid(client), 1)
-    os.unlink(volume['path'])
+    os.unlink(_volume(client)['path'])
 
 
 def _delete_volume(client):
-    client.services.volume.delete(
-        client.services.volume.find(_uuid(client), 1)['id'])
+    client.services.volume.delete(_volume(client)['id'])
 
 
 def _block_instance_dir(client):
@@ -124,14 +129,14 @@ def test_failure_reverts_everything(client, image, snapshot_source, case):
     failing_task, trigger, state, action, cause = CASES[case]
     if trigger:
         transitions.at(client, trigger, state, lambda: action(client))
-    flavor = {'vcpus': 1000, 'ram': 512, 'disk': 1} if (
-        failing_task == 'claim-resources') else {'flavor': 'm1.tiny'}
+    if failing_task == 'claim-resources':
+        conftest.fill_host(client, image['id'])
     before = leaks.snapshot(client)
 
     server = client.build(
-        'doomed', image=image['id'], block_devices=[
+        'doomed', flavor='m1.tiny', image=image['id'], block_devices=[
             'source=snapshot,destination=volume,delete-on-termination=true,'
-            'uuid=%s' % snapshot_source['id'], VOLUME], **flavor)
+            'uuid=%s' % snapshot_source['id'], VOLUME])
 
     assert server['vm_state'] == 'error'
     assert server['task_state'] is None

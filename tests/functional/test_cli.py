@@ -181,6 +181,50 @@ def test_image_create_missing_file_creates_nothing(cli, tmp_path):
     assert not missing.exists()
 
 
+@pytest.mark.parametrize('path, message', [
+    ('/dev/zero', '/dev/zero is not a regular file (it is a character '
+                  'device); give an image file.'),
+    ('/proc/self/environ', "/proc/self/environ has no size (it is empty, "
+                           "or a file like /proc's); give an image file."),
+    ('{tmp}', '{tmp} is not a regular file (it is a directory); give an '
+              'image file.'),
+    ('{tmp}/fifo', '{tmp}/fifo is not a regular file (it is a pipe); give '
+                   'an image file.'),
+    ('{tmp}/shadow', '{tmp}/shadow is not a raw disk image: its 999 bytes '
+                     'are not a whole number of 512-byte sectors.'),
+])
+def test_image_create_refuses_what_is_not_an_image_file(cli, tmp_path, path,
+                                                        message):
+    os.mkfifo(tmp_path / 'fifo')  # opening it must not wait for a writer
+    (tmp_path / 'shadow').write_text(
+        'root:$y$j9T$secret:19000:0:99999:7:::\n' * 26 + 'x' * 11)
+    path = path.format(tmp=tmp_path)
+    images = os.path.join(os.path.dirname(cli.config_file), 'state',
+                          'images')
+    result = cli('image', 'create', 'bad', '--file', path, '--disk-format',
+                 'raw')
+    _assert_one_error(result, message.format(tmp=tmp_path))
+    assert cli.ok('image', 'list', '-f', 'json').json() == []
+    assert not os.path.isdir(images) or os.listdir(images) == []
+
+
+def test_image_create_refuses_files_over_the_size_cap(capsys, tmp_path):
+    config = conftest.write_config(
+        tmp_path / 'capped.conf', tmp_path / 'state',
+        extra='[local_image]\nimage_size_cap = 1048576\n')
+    cli = Cli(capsys, config)
+    cli.ok('db', 'sync')
+    big = conftest.make_qcow2(tmp_path / 'big.qcow2')
+    with open(big, 'ab') as stream:
+        stream.truncate(2 * 1024 * 1024)
+    _assert_one_error(
+        cli('image', 'create', 'big', '--file', big, '--disk-format',
+            'qcow2'),
+        '%s is %d bytes; images of at most 1048576 bytes are taken '
+        '([local_image] image_size_cap).' % (big, 2 * 1024 * 1024))
+    assert cli.ok('image', 'list', '-f', 'json').json() == []
+
+
 # Servers ---------------------------------------------------------------
 
 

@@ -3,6 +3,7 @@
 import pytest
 
 from spawnflow import exception
+from tests import conftest
 from tests.functional import leaks
 
 
@@ -64,11 +65,11 @@ def test_delete_keeps_volumes_without_delete_on_termination(client, image):
 
 def test_delete_of_errored_build_cleans_up(client, image):
     """An ERROR instance (failed build) deletes like any other."""
-    server = client.build('err', vcpus=1000, ram=64, disk=1,
-                          image=image['id'])
+    occupant = conftest.fill_host(client, image['id'])
+    server = client.build('err', flavor='m1.tiny', image=image['id'])
     assert server['vm_state'] == 'error'
     client.delete(server['uuid'])
-    assert client.list() == []
+    assert [i['uuid'] for i in client.list()] == [occupant['uuid']]
 
 
 def test_delete_unknown_instance(client):

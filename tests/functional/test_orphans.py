@@ -1,18 +1,29 @@
-"""``orphans list|reap``: tagged resources no instance accounts for are
-found and removed; what an instance (even a deleted one) accounts for is
-left alone."""
+"""``orphans list|reap``: this deployment's tagged resources that no
+instance accounts for are found and removed; what an instance (even a
+deleted one) accounts for, and whatever another deployment made, is left
+alone."""
 
 import os
 import uuid as uuidlib
 
+from spawnflow import api
+from spawnflow import conf as spawnflow_conf
 from spawnflow.drivers.virt import guest_config
 from spawnflow.drivers.volume import base as volume_base
+from tests import conftest
+from tests.functional import openstack
 
 
-def _stray_domain(client, uuid):
+def _stray_domain(client, uuid, deployment):
     client.services.virt.define(guest_config.build(
         {'uuid': uuid, 'display_name': 'stray', 'flavor_name': 'm1.tiny',
-         'vcpus': 1, 'memory_mb': 64, 'root_gb': 1}, [], 'kvm'))
+         'vcpus': 1, 'memory_mb': 64, 'root_gb': 1}, [], 'kvm', deployment))
+
+
+def _tagged_volume(client, deployment, instance_uuid):
+    return client.services.volume.create(
+        volume_base.volume_name(instance_uuid, 1), 1,
+        volume_base.volume_metadata(deployment, instance_uuid, 1))
 
 
 def test_orphans_found_and_reaped(client, image):
@@ -24,26 +35,99 @@ def test_orphans_found_and_reaped(client, image):
     live = client.build('live', flavor='m1.tiny', image=image['id'])
     assert client.orphans() == []
 
+    ours = client.services.deployment
     ghost = str(uuidlib.uuid4())
-    _stray_domain(client, ghost)
-    stray_volume = client.services.volume.create(
-        volume_base.volume_name(ghost, 1), 1,
-        volume_base.volume_metadata(ghost, 1))
-    duplicate = client.services.volume.create(  # a second volume, same tag
-        volume_base.volume_name(live['uuid'], 1), 1,
-        volume_base.volume_metadata(live['uuid'], 1))
-    ghost_dir = os.path.join(client.conf.instances_path, ghost)
-    os.makedirs(ghost_dir)
+    _stray_domain(client, ghost, ours)
+    stray_volume = _tagged_volume(client, ours, ghost)
+    duplicate = _tagged_volume(client, ours, live['uuid'])  # same tag
+    deleted_dir = client.services.instance_dir(kept['uuid'])
+    os.makedirs(deleted_dir)  # left by a crashed delete
 
     found = {(o.kind, o.id) for o in client.orphans()}
     assert found == {('domain', ghost), ('volume', stray_volume['id']),
                      ('volume', duplicate['id']),
-                     ('instance-files', ghost_dir)}
+                     ('instance-files', deleted_dir)}
 
     assert {(o.kind, o.id) for o in client.reap_orphans()} == found
     assert client.orphans() == []
     assert client.services.virt.state(ghost) is None
-    assert not os.path.exists(ghost_dir)
+    assert not os.path.exists(deleted_dir)
     remaining = {v['id'] for v in client.services.volume.list()}
     assert remaining == {kept_volume}
     assert client.services.virt.state(live['uuid']) == 'running'
+
+
+def test_another_deployments_resources_are_never_orphans(client, image):
+    """What another deployment (or no deployment) made is not this one's
+    to judge: domains and volumes with another tag or none, directories
+    of instances this database never had."""
+    other = 'another-deployment'
+    ghost = str(uuidlib.uuid4())
+    _stray_domain(client, ghost, other)
+    foreign_volume = _tagged_volume(client, other, ghost)
+    untagged = client.services.volume.create(
+        volume_base.volume_name(ghost, 2), 1,
+        {volume_base.INSTANCE_KEY: ghost, volume_base.BDM_INDEX_KEY: '2'})
+    foreign_dir = client.services.instance_dir(ghost)
+    os.makedirs(foreign_dir)
+
+    assert client.orphans() == []
+    assert client.reap_orphans() == []
+    assert client.services.virt.state(ghost) == 'shutoff'
+    assert {v['id'] for v in client.services.volume.list()} == {
+        foreign_volume['id'], untagged['id']}
+    assert os.path.isdir(foreign_dir)
+
+
+def test_deployment_tag_is_stored_by_db_sync_and_configurable(
+        client, tmp_path):
+    stored = client.services.deployment
+    assert uuidlib.UUID(stored)
+    client.db_sync()  # idempotent: the tag stays
+    assert client.db.deployment_tag() == stored
+    config = conftest.write_config(
+        tmp_path / 'tagged.conf', tmp_path / 'state',
+        extra='[DEFAULT]\ndeployment_tag = region-one.cell_2\n')
+    with api.Client(conf=spawnflow_conf.load([config])) as tagged:
+        assert tagged.services.deployment == 'region-one.cell_2'
+
+
+def test_two_deployments_on_one_cinder_reap_only_their_own(
+        tmp_path, glance, glance_client, cinder):
+    """Two spawnflow databases on one Cinder project: each sees only its
+    own orphans, and reaping from one leaves the other's volumes (the
+    in-use one among them) alone."""
+    image = openstack.upload_qcow2(glance_client, tmp_path)
+    project = uuidlib.uuid4().hex
+    clients = []
+    for name in ('one', 'two'):
+        directory = tmp_path / name
+        directory.mkdir()
+        config = openstack.config(directory, glance, cinder,
+                                  project_id=project)
+        client = api.Client(conf=spawnflow_conf.load([config]))
+        client.db_sync()
+        clients.append(client)
+    one, two = clients
+    try:
+        assert one.services.deployment != two.services.deployment
+        server = two.build('in-use', flavor='m1.tiny', image=image['id'],
+                           block_devices=[
+                               'source=blank,destination=volume,size=1,'
+                               'delete-on-termination=true'])
+        assert server['vm_state'] == 'active', server['fault']
+        in_use = server['block_devices'][1]['volume_id']
+        stray = _tagged_volume(one, one.services.deployment,
+                               str(uuidlib.uuid4()))
+
+        assert [(o.kind, o.id) for o in one.orphans()] == [
+            ('volume', stray['id'])]
+        assert two.orphans() == []
+        one.reap_orphans()
+
+        assert two.services.volume.get(in_use)['status'] == 'in-use'
+        assert one.orphans() == []
+        two.delete(server['uuid'])
+    finally:
+        for client in clients:
+            client.close()

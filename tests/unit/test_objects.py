@@ -1,5 +1,7 @@
 """Validation rules of spawnflow.objects: pure logic, no services."""
 
+import re
+
 import pytest
 
 from spawnflow import exception
@@ -76,8 +78,87 @@ def test_parse_refuses_bad_sizes(size, message):
         _bdm('source=blank,destination=volume,size=%s' % size)
 
 
+# Sizes and counts are plain decimal ASCII digits: Python's int() would
+# also take these, which nobody typing a size means.
+@pytest.mark.parametrize('size', [
+    '1_0', '+1', '\u0661', '\uff11', '1e3', '0x10', '1 0', '\u00b2'])
+def test_parse_refuses_sizes_python_would_accept(size):
+    with pytest.raises(exception.InvalidRequest,
+                       match="^Block device size must be an integer, not "):
+        _bdm('source=blank,destination=volume,size=%s' % size)
+
+
+@pytest.mark.parametrize('size', ['2147483648', '999999999999',
+                                  '9' * 5000])
+def test_parse_refuses_sizes_over_the_database_limit(size):
+    with pytest.raises(exception.InvalidRequest,
+                       match='^Block device size must (be at most '
+                             '2147483647|be an integer)'):
+        _bdm('source=blank,destination=volume,size=%s' % size)
+
+
+def test_parse_takes_the_largest_size_the_database_holds():
+    assert _bdm('source=blank,destination=volume,size=2147483647'
+                ).volume_size == 2 ** 31 - 1
+
+
+@pytest.mark.parametrize('spec, key', [
+    ('source=blank,destination=volume,size=1,size=2', 'size'),
+    ('source=blank,source=image,destination=volume,size=1', 'source'),
+    ('source=blank,destination=volume,size=1,boot-index=0,boot-index=1',
+     'boot-index'),
+])
+def test_parse_refuses_repeated_keys(spec, key):
+    with pytest.raises(exception.InvalidRequest,
+                       match='gives %s= twice' % key):
+        _bdm(spec)
+
+
+def test_parse_refuses_a_key_given_in_both_spellings():
+    with pytest.raises(exception.InvalidRequest,
+                       match=r'gives boot_index twice \(boot_index, '
+                             r'boot-index\)'):
+        _bdm('source=blank,destination=volume,size=1,boot-index=0,'
+             'boot_index=1')
+
+
+@pytest.mark.parametrize('values, message', [
+    ({'source': 'blank', 'destination': 'volume', 'size': 1, 'colour': 1},
+     "Unknown block device key 'colour'"),
+    ({'source': 'blank', 'source_type': 'blank', 'destination': 'volume',
+      'size': 1}, 'gives source_type twice'),
+    ({'source': 'blank', 'destination': 'volume', 'size': 1.5},
+     'Block device size must be an integer, not 1.5'),
+    ({'source': 'blank', 'destination': 'volume', 'size': True},
+     'Block device size must be an integer, not True'),
+    ({'source': 'blank', 'destination': 'volume', 'size': 1,
+      'boot_index': 1.9}, 'Boot index must be an integer, not 1.9'),
+    ({'source': 'blank', 'destination': 'volume', 'size': 1,
+      'boot_index': 26}, 'Boot index must be at most 25'),
+    ({'source': 'volume', 'destination': 'volume', 'uuid': 5},
+     'Block device uuid must be a non-empty string, not 5'),
+    ({'source': 'volume', 'destination': 'volume', 'uuid': 'x' * 256},
+     'Block device uuid is 256 characters long'),
+    ({'source': 'blank', 'destination': 'volume', 'size': 1,
+      'delete_on_termination': 1}, 'delete-on-termination must be true or '
+                                   'false, not 1'),
+    ({'source': ['blank'], 'destination': 'volume', 'size': 1},
+     'source must be one of'),
+])
+def test_from_request_refuses_bad_dicts(values, message):
+    with pytest.raises(exception.InvalidRequest, match=re.escape(message)):
+        objects.BlockDeviceMapping.from_request(values)
+
+
+@pytest.mark.parametrize('value', [5, None, ['source=blank'], b'x'])
+def test_from_request_refuses_what_is_not_a_dict(value):
+    with pytest.raises(exception.InvalidRequest,
+                       match='^A block device must be a key=value'):
+        objects.BlockDeviceMapping.from_request(value)
+
+
 @pytest.mark.parametrize('value, expected', [
-    ('0', 0), ('3', 3), (' 2 ', 2), ('', None),
+    ('0', 0), ('3', 3), (' 2 ', 2), ('', None), ('none', None),
     # Negative boot indexes mean "not bootable", as in Nova.
     ('-1', None),
 ])
@@ -86,7 +167,7 @@ def test_parse_boot_index(value, expected):
     assert _bdm(spec).boot_index == expected
 
 
-@pytest.mark.parametrize('value', ['first', '1.0', '0x1'])
+@pytest.mark.parametrize('value', ['first', '1.0', '0x1', '1_0', '\u0661'])
 def test_parse_refuses_non_integer_boot_index(value):
     with pytest.raises(exception.InvalidRequest,
                        match="Boot index must be an integer, not '%s'"
@@ -321,20 +402,39 @@ def test_flavor_refuses_non_positive(field, what, value):
         objects.Flavor('custom', **values)
 
 
-@pytest.mark.parametrize('value', ['abc', '1.5', True, None])
+@pytest.mark.parametrize('value', ['abc', '1.5', True, None, 1.0, '1_0',
+                                   '+2', '\u0662'])
 def test_flavor_refuses_non_integers(value):
     with pytest.raises(exception.InvalidRequest,
                        match='^vcpus must be an integer'):
         objects.Flavor('custom', value, 512, 1)
 
 
+@pytest.mark.parametrize('field, what', [
+    ('vcpus', 'vcpus'), ('memory_mb', 'ram'), ('root_gb', 'disk')])
+@pytest.mark.parametrize('value', ['99999999999999999999', 2 ** 31])
+def test_flavor_refuses_values_over_the_database_limit(field, what, value):
+    values = {'vcpus': 1, 'memory_mb': 512, 'root_gb': 1, field: value}
+    with pytest.raises(exception.InvalidRequest,
+                       match='^%s must be (at most 2147483647|an integer)'
+                       % what):
+        objects.Flavor('custom', **values)
+
+
 # validate_name ---------------------------------------------------------
 
 
-@pytest.mark.parametrize('name', ['', ' ', '\t', None])
+@pytest.mark.parametrize('name', ['', ' ', '\t'])
 def test_empty_name_refused(name):
     with pytest.raises(exception.InvalidRequest,
                        match='Name must not be empty'):
+        objects.validate_name(name)
+
+
+@pytest.mark.parametrize('name', [None, 12345, b'web', ['web']])
+def test_name_that_is_not_a_string_refused(name):
+    with pytest.raises(exception.InvalidRequest,
+                       match='^Name must be a string, not '):
         objects.validate_name(name)
 
 
