@@ -465,3 +465,25 @@ def test_console_bad_config_file(tmp_path, home, content, expected):
     [line] = result.err_lines
     assert line.startswith(expected.format(path=path)), line
     assert _tree(tmp_path) == files
+
+
+@pytest.mark.parametrize('flags, shown, hidden', [
+    ([], [], ['Running cmd', 'Acquired lock']),
+    (['-v'], [], ['Running cmd', 'Acquired lock']),
+    (['-vv'], ['Running cmd', 'Acquired lock'], []),
+])
+def test_verbosity_as_in_openstackclient(cli, image_id, tmp_path, flags,
+                                         shown, hidden):
+    """Warnings by default, -v info, -vv debug: on the terminal and in the
+    log file alike."""
+    log_file = tmp_path / 'spawnflow.log'
+    result = cli(*flags, '--log-file', str(log_file), 'server', 'create',
+                 '--flavor', 'm1.tiny', '--image', image_id, 'verbose',
+                 '-f', 'value', '-c', 'status')
+    assert result.code == 0, result.err
+    assert result.out == 'ACTIVE\n'
+    logged = log_file.read_text()
+    for text in shown:
+        assert text in result.err and text in logged
+    for text in hidden:
+        assert text not in result.err and text not in logged
