@@ -1,5 +1,6 @@
 """``spawnflow``: the cliff application and its entry point."""
 
+import _thread
 import logging
 import os
 import signal
@@ -41,8 +42,7 @@ class SpawnflowApp(app.App):
             command_manager=commandmanager.CommandManager('spawnflow.cli'),
             deferred_help=True)
         self._client = None
-        self._interrupts = 0
-        self._interrupted = threading.Event()
+        self._finished = False
 
     def build_option_parser(self, description, version, argparse_kwargs=None):
         parser = super().build_option_parser(description, version,
@@ -96,16 +96,20 @@ class SpawnflowApp(app.App):
 
     def prepare_to_run_command(self, cmd):
         """Run the command with Ctrl-C stopping its flows at the next task
-        boundary (see _on_interrupt); an interrupted flow is reported and
-        the command exits 130, as for any Ctrl-C."""
+        boundary (see _watch_interrupts); an interrupted flow is reported
+        and the command exits 130, as for any Ctrl-C."""
         run = cmd.run
 
         def interruptible(parsed_args):
             if threading.current_thread() is not threading.main_thread():
-                return run(parsed_args)  # only the main thread gets signals
-            previous = signal.signal(signal.SIGINT, self._on_interrupt)
-            watcher = threading.Thread(target=self._suspend_when_asked,
-                                       name='spawnflow-interrupt',
+                return run(parsed_args)  # an embedder's thread: its signals
+            # SIGINT is blocked in this thread, and so in every thread it
+            # starts (the engine's workers), and taken by the watcher: a
+            # signal handler would run only once the main thread wakes,
+            # and might then find it holding a lock it needs.
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+            watcher = threading.Thread(target=self._watch_interrupts,
+                                       name='spawnflow-interrupts',
                                        daemon=True)
             watcher.start()
             try:
@@ -114,38 +118,39 @@ class SpawnflowApp(app.App):
                 self.stderr.write('%s\n' % error)
                 raise KeyboardInterrupt from error
             finally:
-                signal.signal(signal.SIGINT, previous)
-                self._interrupted.set()  # (lets the watcher end)
+                self._finished = True
+                signal.pthread_kill(watcher.ident, signal.SIGINT)
                 watcher.join()
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
         cmd.run = interruptible
 
-    def _on_interrupt(self, signum, frame):
+    def _watch_interrupts(self):
         """First Ctrl-C: flows stop once their running tasks finish (the
         state is saved, `spawnflow resume` goes on). Second: stop now, as
-        a crash would, which resume also recovers from.
-
-        A signal handler may run while this thread holds any lock (the
-        engine's, a stream's), so it only writes to the file descriptor
-        and sets an Event; the watcher thread suspends the flows.
-        """
-        self._interrupts += 1
-        engine = self._client.engine if self._client is not None else None
-        if engine is None or not engine.running():
-            raise KeyboardInterrupt
-        if self._interrupts == 1:
-            os.write(2, b'Interrupted: stopping after the running task '
-                        b'(Ctrl-C again to stop at once; either way what '
-                        b'is left is for `spawnflow resume`).\n')
-            self._interrupted.set()
-        else:
-            os.write(2, b'Stopped at once; `spawnflow resume` finishes the '
-                        b'interrupted flows.\n')
-            os._exit(130)
-
-    def _suspend_when_asked(self):
-        self._interrupted.wait()
-        if self._interrupts and self._client is not None:
-            self._client.engine.suspend()
+        a crash would, which resume also recovers from. With no flow
+        running, Ctrl-C interrupts the command as usual."""
+        interrupts = 0
+        while True:
+            signal.sigwait({signal.SIGINT})
+            if self._finished:
+                return
+            interrupts += 1
+            engine = self._client.engine if self._client is not None \
+                else None
+            if engine is None or not engine.running():
+                _thread.interrupt_main()
+            elif interrupts == 1:
+                self.stderr.write(
+                    'Interrupted: stopping after the running task (Ctrl-C '
+                    'again to stop at once; either way what is left is for '
+                    '`spawnflow resume`).\n')
+                self.stderr.flush()
+                engine.suspend()
+            else:
+                self.stderr.write('Stopped at once; `spawnflow resume` '
+                                  'finishes the interrupted flows.\n')
+                self.stderr.flush()
+                os._exit(130)
 
     def clean_up(self, cmd, result, err):
         if self._client is not None:

@@ -96,10 +96,15 @@ def _resume_and_check(config_file, image_server, downloads):
     assert len(image_server.downloads) == downloads
 
 
-def test_ctrl_c_stops_at_the_next_task_boundary(config_file, image_server):
+@pytest.fixture
+def synced(config_file):
     with api.Client(conf=spawnflow_conf.load([config_file])) as client:
         client.db_sync()
+    return config_file
 
+
+def test_ctrl_c_stops_at_the_next_task_boundary(synced, image_server):
+    config_file = synced
     code, out, err = _interrupt_during_download(config_file, image_server,
                                                 times=1)
 
@@ -117,10 +122,8 @@ def test_ctrl_c_stops_at_the_next_task_boundary(config_file, image_server):
     _resume_and_check(config_file, image_server, downloads=1)
 
 
-def test_second_ctrl_c_stops_at_once(config_file, image_server):
-    with api.Client(conf=spawnflow_conf.load([config_file])) as client:
-        client.db_sync()
-
+def test_second_ctrl_c_stops_at_once(synced, image_server):
+    config_file = synced
     code, out, err = _interrupt_during_download(config_file, image_server,
                                                 times=2)
 
