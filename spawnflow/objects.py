@@ -36,8 +36,10 @@ MAX_NAME_LENGTH = 255
 MAX_INT = 2 ** 31 - 1
 #: A device name per letter, vda..vdz.
 MAX_BLOCK_DEVICES = len(string.ascii_lowercase)
-_DECIMAL = re.compile(r'[0-9]{1,10}')
+_DECIMAL = re.compile(r'-?[0-9]+')
 _NONE_WORDS = ('', 'none')
+#: Longer numbers are refused without being converted or repeated.
+MAX_DIGITS_SHOWN = 20
 
 
 def _count(value, what, minimum=1, maximum=MAX_INT):
@@ -51,10 +53,13 @@ def _count(value, what, minimum=1, maximum=MAX_INT):
     if isinstance(value, int) and not isinstance(value, bool):
         number = value
     elif isinstance(value, str) and _DECIMAL.fullmatch(value.strip()):
-        number = int(value.strip())
-    elif isinstance(value, str) and value.strip().startswith('-') \
-            and _DECIMAL.fullmatch(value.strip()[1:]):
-        number = int(value.strip())
+        text = value.strip()
+        if len(text.lstrip('-0')) > MAX_DIGITS_SHOWN:
+            # Far out of range: not worth converting (or echoing whole).
+            raise exception.InvalidRequest(
+                '%s must be at most %d, not a number of %d digits.'
+                % (what, maximum, len(text.lstrip('-'))))
+        number = int(text)
     else:
         raise exception.InvalidRequest(
             '%s must be an integer, not %r.' % (what, value))

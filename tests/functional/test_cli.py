@@ -340,13 +340,50 @@ _UNKNOWN_IMAGE = str(uuidlib.uuid4())
                   '--image', '{image}'],
                  'Give a flavor or --vcpus/--ram/--disk, not both.',
                  id='flavor-and-vcpus'),
+    pytest.param(['--vcpus', '1', '--ram', '99999999999999999999',
+                  '--disk', '1', '--image', '{image}'],
+                 'ram must be at most 2147483647, not 99999999999999999999.',
+                 id='ram-20-digits'),
+    pytest.param(['--vcpus', '1', '--ram', '9' * 5000, '--disk', '1',
+                  '--image', '{image}'],
+                 'ram must be at most 2147483647, not a number of 5000 '
+                 'digits.', id='ram-5000-digits'),
+    pytest.param(['--vcpus', '1', '--ram', '2147483648', '--disk', '1',
+                  '--image', '{image}'],
+                 'ram must be at most 2147483647, not 2147483648.',
+                 id='ram-over-int'),
+    pytest.param(['--vcpus', '65', '--ram', '64', '--disk', '1',
+                  '--image', '{image}'],
+                 'The flavor asks for 65 vcpus; host {host} has 64 in all '
+                 '(after reservations and allocation ratios).',
+                 id='larger-than-the-host'),
+    pytest.param(['--flavor', 'm1.tiny', '--image', '{image}',
+                  '--block-device', 'source=blank,destination=volume,'
+                                    'size=999999999999'],
+                 'Block device size must be at most 2147483647, not '
+                 '999999999999.', id='bdm-size-huge'),
+    pytest.param(['--flavor', 'm1.tiny', '--image', '{image}',
+                  '--block-device', 'source=blank,destination=volume,'
+                                    'size=2097153'],
+                 'A volume of 2097153 GiB is larger than the volume service '
+                 'takes (2097152 GiB).', id='bdm-larger-than-qcow2'),
+    pytest.param(['--flavor', 'm1.tiny', '--image', '{image}',
+                  '--block-device', 'source=blank,destination=volume,'
+                                    'size=1_0'],
+                 "Block device size must be an integer, not '1_0'.",
+                 id='bdm-size-underscore'),
+    pytest.param(['--flavor', 'm1.tiny', '--image', '{image}',
+                  '--block-device', 'source=blank,destination=volume,'
+                                    'size=1,size=2'],
+                 "Block device 'source=blank,destination=volume,size=1,"
+                 "size=2' gives size= twice.", id='bdm-size-twice'),
 ])
 def test_bad_server_create_creates_nothing(cli, api_client, image_id, args,
                                            message):
     before = leaks.snapshot(api_client)
     argv = [a.replace('{image}', image_id) for a in args]
     result = cli('server', 'create', *argv, 'bad', '-f', 'json')
-    _assert_one_error(result, message)
+    _assert_one_error(result, message.format(host=api_client.conf.host))
     _assert_nothing_created(cli, api_client, before)
 
 

@@ -1,5 +1,9 @@
 """``delete`` tears an instance down and keeps what the user keeps."""
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from spawnflow import exception
@@ -75,3 +79,40 @@ def test_delete_of_errored_build_cleans_up(client, image):
 def test_delete_unknown_instance(client):
     with pytest.raises(exception.InstanceNotFound):
         client.delete('00000000-0000-0000-0000-000000000000')
+
+
+@pytest.mark.parametrize('point', ['create-volume-1:after-execute',
+                                   'fetch-image:before-execute'])
+def test_delete_of_a_crashed_build_finishes_it_then_deletes(
+        client, image, config_file, point):
+    """A build killed mid-flow is BUILD with nobody running it: delete
+    asks it to stop, resumes it (it reverts, everything it made goes) and
+    returns only once the instance is deleted; never 0 having done
+    nothing."""
+    before = leaks.snapshot(client)
+    killed = subprocess.run(
+        [sys.executable, '-m', 'spawnflow.cli.main', '--config-file',
+         config_file, 'server', 'create', '--flavor', 'm1.tiny', '--image',
+         image['id'], '--block-device', 'source=blank,destination=volume,'
+         'size=1,delete-on-termination=true', 'crashed'],
+        env=dict(os.environ, SPAWNFLOW_CRASH_AT=point),
+        capture_output=True, text=True, timeout=300)
+    assert killed.returncode == -9, killed.stderr
+    (instance,) = client.db.instance_list()
+    assert instance['vm_state'] == 'building'
+
+    deleted = subprocess.run(
+        [sys.executable, '-m', 'spawnflow.cli.main', '--config-file',
+         config_file, 'server', 'delete', instance['uuid']],
+        capture_output=True, text=True, timeout=300)
+
+    assert deleted.returncode == 0, deleted.stderr
+    assert deleted.stderr == ''
+    assert client.list() == []
+    assert client.show(instance['uuid'], read_deleted=True)[
+        'vm_state'] == 'deleted'
+    after = leaks.snapshot(client)
+    assert after['volume_status'] == before['volume_status']
+    assert {f for f in after['instance_files']
+            if not f.startswith('_base')} == before['instance_files']
+    assert client.orphans() == []

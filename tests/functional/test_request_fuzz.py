@@ -170,3 +170,33 @@ def test_build_arguments(client, image_id):
     print('build arguments: %(accepted)d built, %(refused)d refused'
           % outcomes)
     assert outcomes['refused'] and outcomes['accepted'], outcomes
+
+
+@pytest.mark.parametrize('kwargs, message', [
+    ({'image': 12345}, 'Image must be a non-empty string, not 12345.'),
+    ({'block_devices': [5]}, 'A block device must be a key=value,... '
+                             'string, a dict or a BlockDeviceMapping, not 5.'),
+    ({'block_devices': 'source=blank,destination=volume,size=1'},
+     "block_devices must be a list, not 'source=blank,destination=volume,"
+     "size=1'."),
+    ({'block_devices': [{'source': 'blank', 'destination': 'volume',
+                         'size': 1, 'colour': 'red'}]},
+     "Unknown block device key 'colour'; known are "),
+    ({'block_devices': [{'source': 'blank', 'destination': 'volume',
+                         'size': 1, 'boot_index': 1.9}]},
+     'Boot index must be an integer, not 1.9.'),
+    ({'flavor': 7}, 'flavor must be a flavor name or a Flavor, not 7.'),
+    ({'flavor': None, 'vcpus': 1, 'ram': 64, 'disk': 1.5},
+     'disk must be an integer, not 1.5.'),
+    ({'name': b'web'}, "Name must be a string, not b'web'."),
+])
+def test_api_refuses_bad_arguments(client, image_id, kwargs, message):
+    """The issue's own cases: each a SpawnflowError, nothing created."""
+    arguments = dict({'name': 'api', 'flavor': 'm1.tiny', 'image': image_id},
+                     **kwargs)
+    before = leaks.snapshot(client)
+    with pytest.raises(exception.InvalidRequest) as info:
+        client.build(**arguments)
+    assert str(info.value).startswith(message), str(info.value)
+    assert client.db.instance_list(read_deleted=True) == []
+    assert leaks.snapshot(client) == before

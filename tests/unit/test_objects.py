@@ -92,8 +92,8 @@ def test_parse_refuses_sizes_python_would_accept(size):
                                   '9' * 5000])
 def test_parse_refuses_sizes_over_the_database_limit(size):
     with pytest.raises(exception.InvalidRequest,
-                       match='^Block device size must (be at most '
-                             '2147483647|be an integer)'):
+                       match='^Block device size must be at most '
+                             '2147483647, not '):
         _bdm('source=blank,destination=volume,size=%s' % size)
 
 
@@ -416,8 +416,7 @@ def test_flavor_refuses_non_integers(value):
 def test_flavor_refuses_values_over_the_database_limit(field, what, value):
     values = {'vcpus': 1, 'memory_mb': 512, 'root_gb': 1, field: value}
     with pytest.raises(exception.InvalidRequest,
-                       match='^%s must be (at most 2147483647|an integer)'
-                       % what):
+                       match='^%s must be at most 2147483647, not ' % what):
         objects.Flavor('custom', **values)
 
 
