@@ -123,7 +123,11 @@ class Client:
                 return  # called from its own build, which now reverts
         with self.engine.owners.hold(uuid, wait=wait):
             for detail in self.engine.unfinished(uuid):
-                self.engine.resume(detail)
+                if self.engine.resume(detail) == states.SUSPENDED:
+                    raise exception.Interrupted(
+                        'Interrupted: server %s is left for `spawnflow '
+                        'resume` or `spawnflow server delete %s`.'
+                        % (uuid, uuid))
             try:
                 self.db.instance_get(uuid)
             except exception.InstanceNotFound:
@@ -192,9 +196,8 @@ class Client:
 
     def reap_orphans(self):
         """Remove every orphan; returns what was removed."""
-        found = orphans.find(self.services)
-        orphans.reap(self.services, found)
-        return found
+        return orphans.reap(self.services, self.engine.owners,
+                            orphans.find(self.services))
 
     def show(self, uuid, read_deleted=False):
         """The instance with its block devices and its latest fault."""

@@ -288,7 +288,7 @@ class Engine:
                     stack.enter_context(listener)
                 engine.run()
         except Exception as error:
-            message = 'Error: %s' % error
+            message = secrets.mask_text('Error: %s' % error)
             state = engine.storage.get_flow_state()
             if state == states.FAILURE and \
                     engine.storage.get_revert_failures():
@@ -300,7 +300,7 @@ class Engine:
                     raise translated from error
                 raise
             LOG.info('Flow %s ended %s: %s', engine.storage.flow_name,
-                     state, error)
+                     state, message)
         finally:
             with self._running_lock:
                 self._running.discard(engine)
@@ -342,9 +342,10 @@ def _record_incomplete_undo(services, engine, flow):
               for atom, atom_failure in store.get_execute_failures().items()]
     details = '\n'.join(causes + [message] + [
         ''.join(f.traceback_str or '') for f in revert_failures.values()])
-    services.db.fault_create(instance_uuid, 500, secrets.mask_text(message),
+    message = secrets.mask_text(message)
+    services.db.fault_create(instance_uuid, 500, message,
                              secrets.mask_text(details), services.host)
-    LOG.error('Instance %s: %s', instance_uuid, message)
+    LOG.info('Instance %s: %s', instance_uuid, message)
 
 
 def _held_resources(services, instance_uuid):

@@ -10,6 +10,8 @@ import re
 import string
 import unicodedata
 
+from oslo_utils import uuidutils
+
 from spawnflow import exception
 
 #: Nova's historic default flavors.
@@ -30,6 +32,7 @@ SUPPORTED_MAPPINGS = {
     ('snapshot', 'volume'), ('volume', 'volume'),
 }
 MAX_NAME_LENGTH = 255
+IMAGE_URL_PREFIXES = ('http://', 'https://')
 #: The largest integer the database's INTEGER columns hold (as Nova's
 #: db.MAX_INT): counts and sizes above it are refused, whatever the
 #: hypervisor or the volume service would say.
@@ -258,6 +261,8 @@ class BlockDeviceMapping:
             raise exception.InvalidRequest(
                 'A %s block device needs uuid= naming the %s.'
                 % (self.source_type, self.source_type))
+        elif self.uuid:
+            check_reference(self.source_type, self.uuid)
         if pair in (('blank', 'volume'), ('image', 'volume')) \
                 and self.volume_size is None:
             raise exception.InvalidRequest(
@@ -282,6 +287,20 @@ class BlockDeviceMapping:
     @classmethod
     def from_dict(cls, values):
         return cls(**values)
+
+
+def check_reference(kind, ref):
+    """Volume and snapshot ids are UUIDs; images are UUIDs or http(s)
+    URLs (whose own rules the http image driver applies). Anything else
+    (a path, "detail") is refused before it reaches a service's URL."""
+    if uuidutils.is_uuid_like(ref):
+        return
+    if kind == 'image' and ref.startswith(IMAGE_URL_PREFIXES):
+        return
+    raise exception.InvalidRequest(
+        'The %s %r is not a%s UUID.'
+        % (kind, ref, 'n image UUID nor an http(s) URL; an image is' if
+           kind == 'image' else ' %s\'s' % kind))
 
 
 def _boot_index(value):
@@ -332,6 +351,14 @@ class BuildRequest:
                 if not bdm.uuid:
                     raise exception.InvalidRequest(
                         'An image->local block device needs an image.')
+        if self.image_ref:
+            check_reference('image', self.image_ref)
+            if not any(b.source_type == 'image' and b.uuid == self.image_ref
+                       for b in bdms):
+                raise exception.InvalidRequest(
+                    'The image %s would not be used: a block device has '
+                    'boot index 0; give --image or that block device.'
+                    % self.image_ref)
         return bdms
 
     def validate(self):

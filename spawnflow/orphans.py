@@ -2,7 +2,8 @@
 for: what a crash (or a bug) can leave behind, found and removed.
 
 Only this deployment's resources are ever considered, so deployments can
-share a Cinder project, a hypervisor or an instances_path:
+share a Cinder project or a hypervisor (not an instances_path: its image
+cache counts the users of a base in its own database only):
 
 - domains and volumes carry the deployment's tag (another deployment's,
   or none, is never touched);
@@ -26,6 +27,7 @@ What counts as accounted for:
   download in progress).
 """
 
+import contextlib
 import dataclasses
 import glob
 import os
@@ -48,9 +50,16 @@ class Orphan:
 
 
 def find(services):
-    """Every orphan, in the order they should be reaped."""
+    """Every orphan, in the order they should be reaped.
+
+    The hypervisor's and the volume service's resources are listed before
+    the database is read: an instance recorded after that read made its
+    resources after the listing, so they cannot be taken for orphans.
+    """
     db = services.db
     deployment = services.deployment
+    domains = services.virt.list_instances()
+    volumes = services.volume.list()
     instances = {i['uuid']: i for i in db.instance_list(read_deleted=True)}
     live = {uuid for uuid, i in instances.items() if not i['deleted']}
     building = {uuid for uuid, i in instances.items()
@@ -60,11 +69,11 @@ def find(services):
     recorded_attachments = {b['attachment_id'] for b in bdms
                             if b['attachment_id']}
     found = []
-    for domain in services.virt.list_instances():
+    for domain in domains:
         if domain['deployment'] == deployment and domain['uuid'] not in live:
             found.append(Orphan('domain', domain['uuid'], domain['uuid'],
                                 domain['name']))
-    for volume in services.volume.list():
+    for volume in volumes:
         for attachment in volume['attachments']:
             if (attachment['instance_uuid'] in instances
                     and attachment['instance_uuid'] not in building
@@ -107,7 +116,8 @@ def _partial_files(services, instances, live):
     deployment's instances fetched."""
     for uuid in live:
         yield from glob.glob(os.path.join(services.instance_dir(uuid),
-                                          '**', '*.part'), recursive=True)
+                                          '**', '*.part'), recursive=True,
+                             include_hidden=True)
     cache = services.image_cache
     for path in glob.glob(os.path.join(cache.base_dir, '.*.part')):
         base = os.path.join(cache.base_dir,
@@ -116,25 +126,44 @@ def _partial_files(services, instances, live):
             yield path
 
 
-def reap(services, orphans):
-    """Remove ``orphans`` (as find() returned them); idempotent."""
+def reap(services, owners, orphans):
+    """Remove ``orphans`` (as find() returned them); idempotent.
+
+    Each is removed holding its instance's owner lock (one a live process
+    runs a flow of is left alone) and only if a fresh look still finds it
+    an orphan: the instance may have changed since find(). Returns those
+    removed.
+    """
+    removed = []
     for orphan in orphans:
-        if orphan.kind == 'domain':
-            services.virt.undefine(orphan.id)
-        elif orphan.kind == 'attachment':
-            services.volume.attachment_delete(orphan.id)
-        elif orphan.kind == 'volume':
-            try:
-                attachments = services.volume.get(orphan.id)['attachments']
-            except exception.VolumeNotFound:
-                continue
-            for attachment in attachments:
-                services.volume.attachment_delete(attachment['id'])
-            services.volume.delete(orphan.id)
-        elif orphan.kind == 'instance-files':
-            shutil.rmtree(orphan.id, ignore_errors=True)
-        elif orphan.kind == 'partial-file':
-            try:
-                os.unlink(orphan.id)
-            except FileNotFoundError:
-                pass
+        uuid = orphan.instance_uuid
+        try:
+            with owners.hold(uuid) if uuid else contextlib.nullcontext():
+                if orphan in find(services):
+                    _remove(services, orphan)
+                    removed.append(orphan)
+        except exception.InstanceBusy:
+            continue
+    return removed
+
+
+def _remove(services, orphan):
+    if orphan.kind == 'domain':
+        services.virt.undefine(orphan.id)
+    elif orphan.kind == 'attachment':
+        services.volume.attachment_delete(orphan.id)
+    elif orphan.kind == 'volume':
+        try:
+            attachments = services.volume.get(orphan.id)['attachments']
+        except exception.VolumeNotFound:
+            return
+        for attachment in attachments:
+            services.volume.attachment_delete(attachment['id'])
+        services.volume.delete(orphan.id)
+    elif orphan.kind == 'instance-files':
+        shutil.rmtree(orphan.id, ignore_errors=True)
+    elif orphan.kind == 'partial-file':
+        try:
+            os.unlink(orphan.id)
+        except FileNotFoundError:
+            pass

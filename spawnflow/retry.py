@@ -12,6 +12,7 @@ import logging
 import tenacity
 
 from spawnflow import exception
+from spawnflow import secrets
 
 LOG = logging.getLogger(__name__)
 
@@ -40,7 +41,8 @@ class Policy:
                                            max=self.max_interval),
             before_sleep=lambda state: LOG.info(
                 '%s failed (%s); attempt %d of %d in %.1f s', what,
-                state.outcome.exception(), state.attempt_number + 1,
-                self.retries + 1, state.next_action.sleep),
+                secrets.mask_text(str(state.outcome.exception())),
+                state.attempt_number + 1, self.retries + 1,
+                state.next_action.sleep),
             reraise=True)
         return retrying(unit, *args, **kwargs)

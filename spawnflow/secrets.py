@@ -28,15 +28,16 @@ EXTRA_KEYS = ('keyring', 'access_key')
 SERVICE_LOGGERS = ('keystoneauth.session', 'keystoneauth.session.request',
                    'keystoneauth.session.response',
                    'keystoneauth.session.body', 'cinderclient.client',
-                   'glanceclient.common.http', 'oslo.messaging')
+                   'glanceclient.common.http',
+                   'oslo_messaging.notify.listener')
 
 
 def _patterns(key):
     """Where a value of ``key`` stands: JSON or Python dicts ("key":
-    "value"), key=value (with or without quotes), XML."""
+    "value"), key=value and key: value (with or without quotes), XML."""
     return [re.compile(pattern, re.IGNORECASE) for pattern in (
-        r'([\'"][^\'"]*%s[^\'"]*[\'"]\s*:\s*u?[\'"])[^\'"]*([\'"])' % key,
-        r'([\w-]*%s[\w-]*\s*=\s*[\'"]?)[^\s\'",&;]+([\'"]?)' % key,
+        r'([\'"][^\'"]*%s[^\'"]*[\'"]\s*:\s*[ub]?[\'"])[^\'"]*([\'"])' % key,
+        r'([\w-]*%s[\w-]*\s*[=:]\s*[\'"]?)[^\s\'",&;]+([\'"]?)' % key,
         r'(<%s>)[^<]*(</%s>)' % (key, key))]
 
 
@@ -80,11 +81,17 @@ def mask_dict(values):
 
 
 def without_secrets(values):
-    """A copy of the dict ``values`` without its secret keys (nested
-    dicts too): what is stored must not even carry a mask for them."""
-    return {key: without_secrets(value) if isinstance(value, dict)
-            else value for key, value in values.items()
-            if not is_secret_key(key)}
+    """A copy of ``values`` without its secret keys (in nested dicts and
+    lists too; what is stored must not even carry a mask for them), and
+    with secrets inside its strings masked (``-o password=...``)."""
+    if isinstance(values, dict):
+        return {key: without_secrets(value) for key, value in values.items()
+                if not is_secret_key(key)}
+    if isinstance(values, (list, tuple)):
+        return type(values)(without_secrets(value) for value in values)
+    if isinstance(values, str):
+        return mask_text(values)
+    return values
 
 
 def masked_failure(failure):

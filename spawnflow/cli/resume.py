@@ -1,8 +1,10 @@
 """``spawnflow resume``: finish what a crash interrupted."""
 
 from cliff import lister
+from taskflow import states
 
 from spawnflow.cli import format
+from spawnflow import exception
 
 
 class Resume(lister.Lister):
@@ -12,7 +14,14 @@ class Resume(lister.Lister):
     def take_action(self, parsed_args):
         client = self.app.client
         rows = []
-        for uuid, action, state in client.resume():
+        finished = client.resume()
+        interrupted = [uuid for uuid, _action, state in finished
+                       if state == states.SUSPENDED]
+        if interrupted:
+            raise exception.Interrupted(
+                'Interrupted: %s left for `spawnflow resume`.'
+                % ', '.join(interrupted))
+        for uuid, action, state in finished:
             instance = client.show(uuid, read_deleted=True)
             rows.append((uuid, action, state,
                          format.STATUS.get(instance['vm_state'],

@@ -17,12 +17,16 @@ database_opts = [
                help='SQLAlchemy URL of the database. SQLite (default), '
                     'PostgreSQL (postgresql+psycopg2://...) and MySQL '
                     '(mysql+pymysql://...) are supported.'),
-    cfg.IntOpt('sqlite_busy_timeout', default=30, min=1,
-               help='Seconds a SQLite writer waits for a lock.'),
-    cfg.IntOpt('db_max_retries', default=20, min=0,
+    cfg.IntOpt('sqlite_busy_timeout', default=10, min=1,
+               help='Seconds a SQLite writer waits for a lock before its '
+                    'transaction fails (and is retried, see '
+                    'db_max_retries).'),
+    cfg.IntOpt('db_max_retries', default=5, min=0,
                help='How many times a database transaction that failed '
                     'transiently (database busy or locked, deadlock, lost '
-                    'connection) is retried (oslo.db\'s option).'),
+                    'or refused connection) is retried (oslo.db\'s option, '
+                    'whose default of 20 makes an unreachable database '
+                    'take minutes to report).'),
     cfg.FloatOpt('db_retry_interval', default=1.0, min=0.0,
                  help='Seconds before the first retry of a transaction; '
                       'each further retry waits twice as long, up to '

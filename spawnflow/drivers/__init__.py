@@ -4,6 +4,8 @@ import dataclasses
 
 from stevedore import driver as stevedore_driver
 
+from spawnflow import objects
+
 
 def load(namespace, name, *args):
     """Instantiate the driver registered as ``name`` in ``namespace``."""
@@ -41,7 +43,7 @@ class ImageRouter:
     """Images named by an http(s) URL come from the ``http`` driver; every
     other image reference goes to the configured image driver."""
 
-    URL_PREFIXES = ('http://', 'https://')
+    URL_PREFIXES = objects.IMAGE_URL_PREFIXES
 
     def __init__(self, default, http):
         self.default = default

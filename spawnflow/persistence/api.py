@@ -20,6 +20,8 @@ from spawnflow.persistence import models
 from spawnflow import retry
 
 _ANY = object()
+#: Seconds a PostgreSQL or MySQL server has to accept a connection.
+CONNECT_TIMEOUT = 10
 
 
 def create_engine(url, busy_timeout=30):
@@ -33,7 +35,10 @@ def create_engine(url, busy_timeout=30):
     """
     sa_url = sa.engine.make_url(url)
     if sa_url.get_backend_name() != 'sqlite':
-        return sa.create_engine(url, pool_pre_ping=True)
+        # A server that does not answer fails the connection (and its
+        # retries) instead of hanging it.
+        return sa.create_engine(url, pool_pre_ping=True, connect_args={
+            'connect_timeout': CONNECT_TIMEOUT})
     if sa_url.database and sa_url.database != ':memory:':
         os.makedirs(os.path.dirname(os.path.abspath(sa_url.database)),
                     exist_ok=True)
@@ -86,8 +91,16 @@ class Database:
 
     @_guarded
     def instance_create(self, uuid, request, vm_state, task_state):
-        """Record an instance and its block device mappings together."""
+        """Record an instance and its block device mappings together.
+
+        Idempotent: a retry after a commit whose answer was lost finds the
+        instance recorded and returns it.
+        """
         with self._transaction() as session:
+            recorded = session.scalars(
+                sa.select(models.Instance).filter_by(uuid=uuid)).first()
+            if recorded is not None:
+                return _as_dict(recorded)
             session.add(models.Instance(
                 uuid=uuid, display_name=request.name, vm_state=vm_state,
                 task_state=task_state, image_ref=request.image_ref,
@@ -299,7 +312,15 @@ class Database:
 
     @_guarded
     def action_start(self, instance_uuid, action, request_id):
+        """Record an action; its id. Idempotent by ``request_id`` (a retry
+        after a lost commit finds the action recorded)."""
         with self._transaction() as session:
+            existing = session.scalars(
+                sa.select(models.InstanceAction.id)
+                .filter_by(instance_uuid=instance_uuid,
+                           request_id=request_id)).first()
+            if existing is not None:
+                return existing
             row = models.InstanceAction(instance_uuid=instance_uuid,
                                         action=action, request_id=request_id)
             session.add(row)

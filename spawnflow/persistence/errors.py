@@ -39,11 +39,11 @@ _CONNECTION_TEXTS = ('connection refused', 'could not connect',
                      'lost connection', "can't connect")
 
 
-def _kind(dbapi_error):
-    """'transient', 'no-table', 'read-only', 'corrupted',
-    'cannot-open' or None."""
-    name = getattr(dbapi_error, 'sqlite_errorname', None)
-    if name is not None:
+def _kind(backend, dbapi_error):
+    """'transient', 'no-table', 'read-only', 'corrupted', 'cannot-open' or
+    None, by the code the ``backend``'s driver gives."""
+    if backend == 'sqlite':
+        name = getattr(dbapi_error, 'sqlite_errorname', None) or ''
         if name.startswith(('SQLITE_BUSY', 'SQLITE_LOCKED')):
             return 'transient'
         if name.startswith('SQLITE_READONLY'):
@@ -54,16 +54,17 @@ def _kind(dbapi_error):
             return 'cannot-open'
         if str(dbapi_error).startswith('no such table'):
             return 'no-table'
-        return None
-    code = getattr(dbapi_error, 'pgcode', None) or getattr(
-        dbapi_error, 'sqlstate', None)
-    if code is not None:
+    elif backend == 'postgresql':
+        code = getattr(dbapi_error, 'pgcode', None) or getattr(
+            dbapi_error, 'sqlstate', None) or ''
         if code in _PG_TRANSIENT or code[:2] in _PG_TRANSIENT_CLASSES:
             return 'transient'
         return {_PG_NO_TABLE: 'no-table',
                 _PG_READ_ONLY: 'read-only'}.get(code)
-    number = dbapi_error.args[0] if dbapi_error.args else None
-    if isinstance(number, int):
+    elif backend == 'mysql':
+        # PyMySQL gives the server's error number first (and a SQLSTATE
+        # too, which is too coarse: HY000 for most).
+        number = dbapi_error.args[0] if dbapi_error.args else None
         if number in _MYSQL_TRANSIENT:
             return 'transient'
         if number == _MYSQL_NO_TABLE:
@@ -90,7 +91,8 @@ def translate(error, url):
         return exception.DatabaseError('Database error on %s: %s'
                                        % (shown, _first_line(error)))
     reason = _first_line(error.orig)
-    kind = 'transient' if error.connection_invalidated else _kind(error.orig)
+    kind = ('transient' if error.connection_invalidated
+            else _kind(url.get_backend_name(), error.orig))
     if kind == 'transient':
         return exception.ServiceUnavailable(SERVICE, '%s: %s'
                                             % (shown, reason))

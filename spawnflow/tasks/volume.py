@@ -12,6 +12,7 @@ import tenacity
 
 from spawnflow.drivers.volume import base as volume_base
 from spawnflow import exception
+from spawnflow import secrets
 from spawnflow.tasks import base
 
 LOG = logging.getLogger(__name__)
@@ -89,7 +90,7 @@ class CreateVolume(_BlockDeviceTask):
             except exception.VolumeError as error:
                 LOG.warning('Keeping volume %s of instance %s, recorded on '
                             'its block device mapping: %s', volume_id,
-                            instance_uuid, error)
+                            instance_uuid, secrets.mask_text(str(error)))
         services.db.bdm_update(instance_uuid, self.bdm_index,
                                {'volume_id': volume_id})
 

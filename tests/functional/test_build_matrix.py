@@ -16,6 +16,7 @@ from spawnflow import exception
 from tests import conftest
 from tests.functional import leaks
 
+UUID = '5f8c3b2a-0a4e-4d0e-9d5e-1f2a3b4c5d6e'
 #: SQLAlchemy's dialect name for each database the tests run on.
 DIALECTS = {'sqlite': 'sqlite', 'mariadb': 'mysql',
             'postgresql': 'postgresql'}
@@ -152,7 +153,7 @@ def test_all_rows_in_one_instance(client, image):
      'volume->local is not supported'),
     ('source=snapshot,destination=local,uuid=x',
      'snapshot->local is not supported'),
-    ('source=image,destination=local,boot-index=1,uuid=x',
+    ('source=image,destination=local,boot-index=1,uuid=' + UUID,
      'must have boot index 0'),
     ('source=disk,destination=volume', 'source must be one of'),
     ('source=blank,destination=volume', 'needs size='),

@@ -208,6 +208,20 @@ def test_image_create_refuses_what_is_not_an_image_file(cli, tmp_path, path,
     assert not os.path.isdir(images) or os.listdir(images) == []
 
 
+def test_image_create_takes_a_partitioned_raw_disk(cli, tmp_path):
+    """The format inspector names a raw disk with a partition table gpt;
+    it is raw all the same."""
+    disk = tmp_path / 'partitioned.raw'
+    data = bytearray(1024 * 1024)
+    data[446:462] = bytes([0, 0, 2, 0, 0xee, 0xff, 0xff, 0xff, 1, 0, 0, 0,
+                           0xff, 0x07, 0, 0])  # a protective MBR entry
+    data[510:512] = b'\x55\xaa'
+    disk.write_bytes(bytes(data))
+    image = cli.ok('image', 'create', 'partitioned', '--file', str(disk),
+                   '--disk-format', 'raw', '-f', 'json').json()
+    assert image['disk_format'] == 'raw'
+
+
 def test_image_create_refuses_files_over_the_size_cap(capsys, tmp_path):
     config = conftest.write_config(
         tmp_path / 'capped.conf', tmp_path / 'state',

@@ -391,21 +391,24 @@ def test_data_streams_the_bytes_as_sent(config_file, image_server, www):
 
 
 def test_server_errors(tmp_path, image_server):
-    """404 and 410 say the image is gone; 5xx is transient, retried
-    ([http_image] num_retries), then refused saying what the server
-    answered."""
+    """404 and 410 say the image is gone; 5xx is transient: show() is
+    retried ([http_image] num_retries), then refused saying what the
+    server answered; data() is tried once (its consumer retries the
+    whole download)."""
     driver = _driver(_retrying_config(tmp_path, retries=2))
     gone = image_server.url('status/410', 'a' * 64)
     broken = image_server.url('status/500', 'a' * 64)
 
     with pytest.raises(exception.ImageNotFound):
         driver.show(gone)
-    with pytest.raises(exception.ServiceUnavailable) as info:
+    with pytest.raises(exception.ServiceUnavailable) as shown:
+        driver.show(broken)
+    with pytest.raises(exception.ServiceUnavailable) as downloaded:
         driver.data(broken)
 
-    assert str(info.value) == (
-        'Image %s: the server answered 500 Internal Server Error.' % broken)
-    assert [r[1] for r in image_server.requests].count('/status/500') == 3
+    message = 'Image %s: the server answered 500 Internal Server Error.'
+    assert str(shown.value) == str(downloaded.value) == message % broken
+    assert [r[1] for r in image_server.requests].count('/status/500') == 4
 
 
 def test_unreachable_server_is_retried_then_refused(tmp_path, image_server):

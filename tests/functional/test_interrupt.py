@@ -135,3 +135,37 @@ def test_second_ctrl_c_stops_at_once(synced, image_server):
     assert instance['vm_state'] == 'building'
     assert flows == [states.SUSPENDING]  # as it was when it stopped
     _resume_and_check(config_file, image_server, downloads=2)
+
+
+def test_ctrl_c_during_resume(synced, image_server):
+    """A build killed before its download, resumed by `spawnflow resume`,
+    which Ctrl-C interrupts during the download: exit 130, left again
+    for resume, which then finishes it."""
+    config_file = synced
+    url = image_server.url('disk.qcow2')
+    killed = subprocess.run(
+        [sys.executable, '-m', 'spawnflow.cli.main', '--config-file',
+         config_file, 'server', 'create', '--flavor', 'm1.tiny', '--image',
+         url, 'interrupted'],
+        env=dict(os.environ, SPAWNFLOW_CRASH_AT='fetch-image:before-execute'),
+        capture_output=True, text=True, timeout=300)
+    assert killed.returncode == -9, killed.stderr
+    instance, _flows = _one_instance(config_file)
+
+    process = subprocess.Popen(
+        [sys.executable, '-m', 'spawnflow.cli.main', '--config-file',
+         config_file, 'resume'],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    osf.wait_for(lambda: image_server.downloads, timeout=120,
+                 what='resume to start downloading')
+    process.send_signal(signal.SIGINT)
+    osf.wait_for(lambda: 'Interrupted: stopping' in _peek(process),
+                 timeout=60, what='the interruption to be noticed')
+    image_server.hold.set()
+    out, err = process.communicate(timeout=120)
+
+    assert process.returncode == 130
+    assert out == ''
+    assert (process.peeked + err).splitlines()[-1] == (
+        'Interrupted: %s left for `spawnflow resume`.' % instance['uuid'])
+    _resume_and_check(config_file, image_server, downloads=1)

@@ -4,12 +4,15 @@ deleted one) accounts for, and whatever another deployment made, is left
 alone."""
 
 import os
+import time
 import uuid as uuidlib
 
 from spawnflow import api
 from spawnflow import conf as spawnflow_conf
 from spawnflow.drivers.virt import guest_config
 from spawnflow.drivers.volume import base as volume_base
+from spawnflow import objects
+from spawnflow import orphans
 from tests import conftest
 from tests.functional import openstack
 
@@ -131,3 +134,43 @@ def test_two_deployments_on_one_cinder_reap_only_their_own(
     finally:
         for client in clients:
             client.close()
+
+
+def test_reap_looks_again_before_removing(client, image):
+    """What find() listed may be accounted for by the time reap() comes to
+    it (an instance recorded meanwhile): reap looks again, under the
+    instance's owner lock, and leaves it."""
+    ours = client.services.deployment
+    late = str(uuidlib.uuid4())
+    volume = _tagged_volume(client, ours, late)
+    stale = client.orphans()
+    assert [(o.kind, o.id) for o in stale] == [('volume', volume['id'])]
+
+    # The instance is recorded, with the volume on its mapping, after
+    # find() looked.
+    request = objects.BuildRequest(
+        name='late', flavor=objects.Flavor.named('m1.tiny'),
+        block_device_mappings=[objects.BlockDeviceMapping(
+            'volume', 'volume', uuid=volume['id'], boot_index=0)])
+    client.db.instance_create(late, request, vm_state='active',
+                              task_state=None)
+
+    assert orphans.reap(client.services, client.engine.owners, stale) == []
+    assert client.services.volume.get(volume['id'])['status'] == 'available'
+
+
+def test_stale_partial_file_in_a_live_instance_directory(client, image):
+    """Temporary files are dot files (.disk.XXXX.part): found too."""
+    live = client.build('live', flavor='m1.tiny', image=image['id'])
+    stale = os.path.join(client.services.instance_dir(live['uuid']),
+                         '.disk.k1ll3d.part')
+    with open(stale, 'w') as stream:
+        stream.write('left by a killed build')
+    an_hour_ago = time.time() - orphans.PART_MAX_AGE - 60
+    os.utime(stale, (an_hour_ago, an_hour_ago))
+
+    assert [(o.kind, o.id) for o in client.orphans()] == [
+        ('partial-file', stale)]
+    client.reap_orphans()
+    assert not os.path.exists(stale)
+    assert client.services.virt.state(live['uuid']) == 'running'

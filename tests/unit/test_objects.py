@@ -253,11 +253,27 @@ def test_image_local_without_any_image_is_refused():
                 'image', 'local', boot_index=0)])
 
 
-def test_no_implied_root_disk_when_a_mapping_boots():
-    request = _request(image_ref=IMAGE, bdms=[
-        'source=blank,destination=volume,size=1,boot-index=0'])
-    assert [(b.source_type, b.destination_type)
-            for b in request.block_device_mappings] == [('blank', 'volume')]
+def test_image_that_would_not_be_used_is_refused():
+    """A block device boots: --image would make no root disk, and would
+    be recorded unchecked."""
+    with pytest.raises(exception.InvalidRequest,
+                       match='The image %s would not be used: a block '
+                             'device has boot index 0' % IMAGE):
+        _request(image_ref=IMAGE, bdms=[
+            'source=blank,destination=volume,size=1,boot-index=0'])
+
+
+@pytest.mark.parametrize('spec, message', [
+    ('source=volume,destination=volume,uuid=detail',
+     "The volume 'detail' is not a volume's UUID."),
+    ('source=snapshot,destination=volume,uuid=../x',
+     "The snapshot '../x' is not a snapshot's UUID."),
+    ('source=image,destination=volume,size=1,uuid=schemas',
+     "The image 'schemas' is not an image UUID nor an http(s) URL"),
+])
+def test_references_must_be_uuids(spec, message):
+    with pytest.raises(exception.InvalidRequest, match=re.escape(message)):
+        _bdm(spec)
 
 
 def test_device_names_follow_boot_order_then_request_order():

@@ -10,9 +10,9 @@ class ImageDriver(abc.ABC):
 
     ``show`` returns a dict with at least ``id``, ``name``, ``status``,
     ``disk_format``, ``size``, ``hash_algo`` and ``hash_value`` (hex digest
-    the downloaded bytes must match). A stream from ``data`` that breaks
-    transiently raises ServiceUnavailable; consumers download again as
-    ``retry`` says.
+    the downloaded bytes must match). ``data`` is tried once: a request or
+    a stream that fails transiently raises ServiceUnavailable, and
+    consumers download again as ``retry`` says.
     """
 
     #: How calls and downloads are retried on transient failures.

@@ -63,6 +63,11 @@ def _unit(what, function):
         except ks_exceptions.ClientException as error:
             raise exception.ImageError('Cannot use Glance: %s'
                                        % error) from error
+        except (KeyError, ValueError, TypeError) as error:
+            # glanceclient reading an answer that is not what it expects.
+            raise exception.ImageError(
+                'Glance answered %s with what is not an Image v2 answer '
+                '(%s: %s).' % (what, type(error).__name__, error)) from error
     return once
 
 
@@ -103,12 +108,15 @@ class GlanceImageDriver(base.ImageDriver):
             _image(image) for image in self._client.images.list()])
 
     def data(self, image_id):
+        # Not retried here: the consumer retries the whole download.
+        what = 'download image %s' % image_id
         try:
-            body = self._call('download image %s' % image_id,
-                              lambda: self._client.images.data(
-                                  image_id, do_checksum=False))
+            body = _unit(what, lambda: self._client.images.data(
+                image_id, do_checksum=False))()
         except glance_exceptions.HTTPNotFound:
             raise exception.ImageNotFound(image_id)
-        if body is None:  # 204: the image has no data uploaded
+        # 204, the image has no data uploaded: glanceclient wraps the None
+        # in a proxy carrying the request id.
+        if getattr(body, 'wrapped', body) is None:
             raise exception.ImageError('Image %s has no data.' % image_id)
         return _stream(image_id, body, self._timeout)

@@ -56,6 +56,7 @@ MAX_URL_LENGTH = 255 - len('spawnflow-image-')
 INSPECTOR_ALIASES = {'gpt': 'raw'}
 _URL_CHARACTERS = re.compile(r'[\x21-\x7e]+')
 _HEX = re.compile(r'[0-9a-fA-F]+')
+_DIGITS = re.compile(r'[0-9]{1,20}')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -266,8 +267,8 @@ class HTTPImageDriver(base.ImageDriver):
         digest is the consumer's to check as they stream (the image cache
         and the volume drivers do)."""
         image = parse_ref(image_id)
-        response = self.retry.call('download of image %s' % image_id,
-                                   self._get, image)
+        # Not retried here: the consumer retries the whole download.
+        response = self._get(image)
         LOG.info('Downloading image %s', image.url)
         return self._closing(image, response)
 
@@ -293,7 +294,7 @@ def _total_size(response):
         total = response.headers.get('Content-Range', '').rpartition('/')[2]
     else:
         total = response.headers.get('Content-Length', '')
-    return int(total) if total.isdigit() else None
+    return int(total) if _DIGITS.fullmatch(total) else None
 
 
 def _detect(chunks):

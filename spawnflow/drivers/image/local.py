@@ -163,7 +163,9 @@ def _checked_format(path, copy, disk_format):
     except format_inspector.ImageFormatError as error:
         raise exception.InvalidRequest('%s is not a usable image: %s'
                                        % (path, error))
-    if inspector.NAME != disk_format:
+    # A raw disk holding a partition table is detected as gpt.
+    detected = 'raw' if inspector.NAME == 'gpt' else inspector.NAME
+    if detected != disk_format:
         raise exception.InvalidRequest(
             '%s is a %s image, not %s.' % (path, inspector.NAME, disk_format))
     try:

@@ -96,6 +96,12 @@ def _unit(what, function, not_found):
             # No catalog entry, failed discovery, a certificate refused.
             raise exception.VolumeError('Cannot use Cinder: %s'
                                         % error) from error
+        except (KeyError, ValueError, TypeError) as error:
+            # cinderclient reading an answer that is not what it expects.
+            raise exception.VolumeError(
+                'Cinder refused to %s: its answer is not Block Storage v3 '
+                '(%s: %s); is the [cinder] endpoint a Block Storage v3 API?'
+                % (what, type(error).__name__, error)) from error
     return once
 
 
