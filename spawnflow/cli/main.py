@@ -1,6 +1,5 @@
 """``spawnflow``: the cliff application and its entry point."""
 
-import _thread
 import logging
 import os
 import signal
@@ -24,7 +23,15 @@ LEVELS = {0: logging.ERROR, 1: logging.WARNING, 2: logging.INFO}
 #: discovery, which spawnflow reports itself, once, as one clear error.
 QUIET_LOGGERS = ('taskflow', 'keystoneauth')
 
+#: Sent by the watcher of Ctrl-C to the main thread (which blocks
+#: SIGINT while a command runs) to interrupt it when no flow runs.
+INTERRUPT_MAIN = signal.SIGUSR1
+
 _added_handlers = []
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 class _QuietLibraries(logging.Filter):
@@ -108,6 +115,7 @@ class SpawnflowApp(app.App):
             # signal handler would run only once the main thread wakes,
             # and might then find it holding a lock it needs.
             signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+            previous = signal.signal(INTERRUPT_MAIN, _raise_interrupt)
             watcher = threading.Thread(target=self._watch_interrupts,
                                        name='spawnflow-interrupts',
                                        daemon=True)
@@ -121,6 +129,7 @@ class SpawnflowApp(app.App):
                 self._finished = True
                 signal.pthread_kill(watcher.ident, signal.SIGINT)
                 watcher.join()
+                signal.signal(INTERRUPT_MAIN, previous)
                 signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
         cmd.run = interruptible
 
@@ -128,7 +137,7 @@ class SpawnflowApp(app.App):
         """First Ctrl-C: flows stop once their running tasks finish (the
         state is saved, `spawnflow resume` goes on). Second: stop now, as
         a crash would, which resume also recovers from. With no flow
-        running, Ctrl-C interrupts the command as usual."""
+        running, Ctrl-C interrupts the command as usual, at once."""
         interrupts = 0
         while True:
             signal.sigwait({signal.SIGINT})
@@ -138,7 +147,10 @@ class SpawnflowApp(app.App):
             engine = self._client.engine if self._client is not None \
                 else None
             if engine is None or not engine.running():
-                _thread.interrupt_main()
+                # Interrupt the main thread's blocking call (a connection,
+                # a read) now, as Ctrl-C would.
+                signal.pthread_kill(threading.main_thread().ident,
+                                    INTERRUPT_MAIN)
             elif interrupts == 1:
                 self.stderr.write(
                     'Interrupted: stopping after the running task (Ctrl-C '

@@ -169,3 +169,29 @@ def test_ctrl_c_during_resume(synced, image_server):
     assert (process.peeked + err).splitlines()[-1] == (
         'Interrupted: %s left for `spawnflow resume`.' % instance['uuid'])
     _resume_and_check(config_file, image_server, downloads=1)
+
+
+def test_ctrl_c_before_any_flow_interrupts_at_once(synced, tmp_path):
+    """Ctrl-C while the command waits on a server that does not answer
+    (here the image probe, before anything is recorded) interrupts the
+    wait, as Ctrl-C always does, rather than after its timeout."""
+    www = tmp_path / 'hang'
+    www.mkdir()
+    server = ImageServer(www)
+    try:
+        process = subprocess.Popen(
+            [sys.executable, '-m', 'spawnflow.cli.main', '--config-file',
+             synced, 'server', 'create', '--flavor', 'm1.tiny', '--image',
+             server.url('hang', 'a' * 64), 'hung'],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        osf.wait_for(lambda: server.requests, timeout=60,
+                     what='the probe to reach the server')
+        process.send_signal(signal.SIGINT)
+        # Well within [http_image] timeout (60 s) and the server's hold.
+        out, err = process.communicate(timeout=20)
+    finally:
+        server.close()
+    assert process.returncode == 130
+    assert 'Traceback' not in err
+    with api.Client(conf=spawnflow_conf.load([synced])) as client:
+        assert client.db.instance_list(read_deleted=True) == []
