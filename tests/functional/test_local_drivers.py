@@ -16,7 +16,9 @@ from spawnflow import exception
 def test_image_ids_outside_the_store_name_no_image(client, image_id):
     with pytest.raises(exception.ImageNotFound):
         client.image_show(image_id)
-    with pytest.raises(exception.ImageNotFound):
+    # A build refuses them up front: image references are UUIDs or URLs.
+    with pytest.raises(exception.InvalidRequest,
+                       match='is not an image UUID nor an http'):
         client.build('x', flavor='m1.tiny', image=image_id)
     assert client.list() == []
 
