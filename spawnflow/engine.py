@@ -266,7 +266,8 @@ class Engine:
 
     def suspend(self):
         """Stop every flow this engine runs at its next task boundary (the
-        running tasks finish); they end SUSPENDED, for resume."""
+        running tasks finish), and every flow it starts from now on; they
+        end SUSPENDED, for resume. (For a process that is stopping.)"""
         with self._running_lock:
             self._suspending = True
             for engine in self._running:
