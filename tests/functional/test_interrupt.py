@@ -43,8 +43,16 @@ def _start_build(config_file, url):
 
 
 def _interrupt_during_download(config_file, image_server, times):
-    url = image_server.url('disk.qcow2')
-    process = _start_build(config_file, url)
+    process = _start_build(config_file, image_server.url('disk.qcow2'))
+    try:
+        return _interrupt(process, image_server, times)
+    finally:
+        if process.poll() is None:  # a failed test leaves no process
+            process.kill()
+            process.wait()
+
+
+def _interrupt(process, image_server, times):
     osf.wait_for(lambda: image_server.downloads, timeout=120,
                  what='the build to start downloading',
                  alive=lambda: process.poll() is None or pytest.fail(
