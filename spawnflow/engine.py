@@ -328,11 +328,11 @@ def _record_incomplete_undo(services, engine, flow):
                   if atom_states[name][0] in (states.SUCCESS, states.FAILURE,
                                               states.REVERT_FAILURE)]
     try:
-        services.db.instance_update(instance_uuid, {
+        instance = services.db.instance_update(instance_uuid, {
             'vm_state': lifecycle.ERROR, 'task_state': None})
-        held = _held_resources(services, instance_uuid)
     except exception.InstanceNotFound:
         return
+    held = _held_resources(services, instance)
     name, failure = next(iter(revert_failures.items()))
     message = ('Undo incomplete (`spawnflow resume` or `spawnflow server '
                'delete` finishes it): not undone: %s%s; the revert of %s '
@@ -349,13 +349,12 @@ def _record_incomplete_undo(services, engine, flow):
     LOG.info('Instance %s: %s', instance_uuid, message)
 
 
-def _held_resources(services, instance_uuid):
+def _held_resources(services, instance):
     """What the database says the instance holds: its claim, volumes and
     attachments."""
-    instance = services.db.instance_get(instance_uuid)
     held = ['a claim on host %s' % instance['host']] if instance['host'] \
         else []
-    for bdm in services.db.bdm_list(instance_uuid):
+    for bdm in services.db.bdm_list(instance['uuid']):
         if bdm['attachment_id']:
             held.append('attachment %s' % bdm['attachment_id'])
         if bdm['volume_id'] and bdm['source_type'] != 'volume':

@@ -104,9 +104,7 @@ class ImageCache:
                 return False
             path = self.base_path(image_id)
             removed = fileutils.remove(path)
-            directory, name = os.path.split(path)
-            for partial in glob.glob(os.path.join(directory,
-                                                  '.%s.*.part' % name)):
+            for partial in _partials(os.path.basename(path), self.base_dir):
                 fileutils.remove(partial)
             fileutils.remove(self._owner_path(image_id))
             return removed
@@ -114,6 +112,13 @@ class ImageCache:
     def owner(self, image_id):
         """The instance whose fetch downloaded the base, if recorded."""
         return owner_of(self.base_path(image_id))
+
+    def partial_downloads(self):
+        """[(path, owner)] of every partial download in the cache, with the
+        instance whose fetch made it (None when not recorded)."""
+        return [(path, owner_of(os.path.join(
+                    self.base_dir, os.path.basename(path)[1:].split('.')[0])))
+                for path in _partials('*', self.base_dir)]
 
     def list(self):
         """[{'path', 'size', 'last_used'}] for every cached base."""
@@ -200,6 +205,12 @@ def _owner_record(base_path):
     """Where the instance that downloaded ``base_path`` is recorded."""
     directory, name = os.path.split(base_path)
     return os.path.join(directory, '.%s.owner' % name)
+
+
+def _partials(base_name, base_dir):
+    """Partial downloads of the base(s) named ``base_name`` (a glob):
+    fileutils.atomic_file's ``.<name>.<random>.part``."""
+    return glob.glob(os.path.join(base_dir, '.%s.*.part' % base_name))
 
 
 def owner_of(base_path):

@@ -174,6 +174,8 @@ class BlockDeviceMapping:
                                       'delete-on-termination')}
     _SPEC_KEYS = ('source', 'destination', 'size', 'uuid', 'boot-index',
                   'delete-on-termination')
+    #: What ``--block-device`` takes: the short keys, with ``_`` too.
+    _SPEC_ACCEPTED = _SPEC_KEYS + ('boot_index', 'delete_on_termination')
 
     @classmethod
     def parse(cls, spec):
@@ -186,8 +188,7 @@ class BlockDeviceMapping:
         for item in filter(None, (p.strip() for p in spec.split(','))):
             key, sep, value = item.partition('=')
             key = key.strip()
-            if not sep or key not in (cls._SPEC_KEYS + (
-                    'boot_index', 'delete_on_termination')):
+            if not sep or key not in cls._SPEC_ACCEPTED:
                 raise exception.InvalidRequest(
                     'Invalid block device item %r; expected key=value with '
                     'key one of %s.' % (item, ', '.join(cls._SPEC_KEYS)))
@@ -297,10 +298,11 @@ def check_reference(kind, ref):
         return
     if kind == 'image' and ref.startswith(IMAGE_URL_PREFIXES):
         return
-    raise exception.InvalidRequest(
-        'The %s %r is not a%s UUID.'
-        % (kind, ref, 'n image UUID nor an http(s) URL; an image is' if
-           kind == 'image' else ' %s\'s' % kind))
+    if kind == 'image':
+        raise exception.InvalidRequest(
+            'The image %r is not an image UUID nor an http(s) URL.' % ref)
+    raise exception.InvalidRequest('The %s %r is not a %s\'s UUID.'
+                                   % (kind, ref, kind))
 
 
 def _boot_index(value):
@@ -331,9 +333,6 @@ class BuildRequest:
         # (Long references are the image drivers' to refuse: a URL's
         # limit is the http driver's, ids are looked up.)
         self.image_ref = _text(self.image_ref, 'Image', max_length=None)
-        if len(self.block_device_mappings) > MAX_BLOCK_DEVICES:
-            raise exception.InvalidRequest(
-                'At most %d block devices are allowed.' % MAX_BLOCK_DEVICES)
         self.block_device_mappings = self._with_root_disk()
         self.validate()
         self._assign_device_names()

@@ -36,7 +36,6 @@ import time
 
 from spawnflow.drivers.volume import base as volume_base
 from spawnflow import exception
-from spawnflow import imagecache
 
 PART_MAX_AGE = 3600
 
@@ -118,11 +117,8 @@ def _partial_files(services, instances, live):
         yield from glob.glob(os.path.join(services.instance_dir(uuid),
                                           '**', '*.part'), recursive=True,
                              include_hidden=True)
-    cache = services.image_cache
-    for path in glob.glob(os.path.join(cache.base_dir, '.*.part')):
-        base = os.path.join(cache.base_dir,
-                            os.path.basename(path)[1:].split('.')[0])
-        if imagecache.owner_of(base) in instances:
+    for path, owner in services.image_cache.partial_downloads():
+        if owner in instances:
             yield path
 
 

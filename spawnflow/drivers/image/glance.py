@@ -54,15 +54,13 @@ def _unit(what, function):
                                        % (what, error)) from error
         except (glance_exceptions.CommunicationError,
                 glance_exceptions.InvalidEndpoint,
-                ks_exceptions.RetriableConnectionFailure,
-                ks_exceptions.UnknownConnectionError,
                 requests.RequestException) as error:
             raise exception.ServiceUnavailable(
                 SERVICE, 'cannot %s: %s' % (what, errors.reason(error))
             ) from error
         except ks_exceptions.ClientException as error:
-            raise exception.ImageError('Cannot use Glance: %s'
-                                       % error) from error
+            raise keystone.translated(SERVICE, what, error,
+                                      exception.ImageError) from error
         except (KeyError, ValueError, TypeError) as error:
             # glanceclient reading an answer that is not what it expects.
             raise exception.ImageError(

@@ -12,9 +12,6 @@ its answer was lost first looks for what it made, a delete of what is
 gone is done.
 """
 
-import logging
-import re
-
 from cinderclient import api_versions
 from cinderclient import client as cinder_client
 from cinderclient import exceptions as cinder_exceptions
@@ -28,13 +25,8 @@ from spawnflow import exception
 from spawnflow import retry
 from spawnflow import secrets
 
-LOG = logging.getLogger(__name__)
-
 MIN_API_VERSION = '3.44'
 SERVICE = 'Cinder'
-#: The URL in keystoneauth's "Unable to establish connection to URL: ...",
-#: without its query.
-_KSA_URL = re.compile(r'connection to ([^\s?]+?)(?:\?\S*)?: ')
 
 
 def _volume(resource):
@@ -78,24 +70,9 @@ def _unit(what, function, not_found):
                     SERVICE, '%s failed: %s' % (what, error)) from error
             raise exception.VolumeError(
                 'Cinder refused to %s: %s' % (what, error)) from error
-        except (ks_exceptions.RetriableConnectionFailure,
-                ks_exceptions.UnknownConnectionError) as error:
-            # (Unknown: the connection broke in a way requests did not
-            # name, such as an answer cut short.)
-            found = _KSA_URL.search(str(error))
-            raise exception.ServiceUnavailable(SERVICE, 'cannot %s: %s%s' % (
-                what, errors.reason(error),
-                ' (%s)' % found.group(1) if found else '')) from error
-        except ks_exceptions.HttpError as error:
-            if error.http_status in errors.TRANSIENT_STATUS:
-                raise exception.ServiceUnavailable(
-                    SERVICE, '%s failed: %s' % (what, error)) from error
-            raise exception.VolumeError('Cannot use Cinder: %s'
-                                        % error) from error
         except ks_exceptions.ClientException as error:
-            # No catalog entry, failed discovery, a certificate refused.
-            raise exception.VolumeError('Cannot use Cinder: %s'
-                                        % error) from error
+            raise keystone.translated(SERVICE, what, error,
+                                      exception.VolumeError) from error
         except (KeyError, ValueError, TypeError) as error:
             # cinderclient reading an answer that is not what it expects.
             raise exception.VolumeError(
