@@ -36,6 +36,7 @@ import time
 
 from spawnflow.drivers.volume import base as volume_base
 from spawnflow import exception
+from spawnflow import instance_states as states
 
 PART_MAX_AGE = 3600
 
@@ -62,7 +63,7 @@ def find(services):
     instances = {i['uuid']: i for i in db.instance_list(read_deleted=True)}
     live = {uuid for uuid, i in instances.items() if not i['deleted']}
     building = {uuid for uuid, i in instances.items()
-                if not i['deleted'] and i['vm_state'] == 'building'}
+                if not i['deleted'] and i['vm_state'] == states.BUILDING}
     bdms = [b for uuid in instances for b in db.bdm_list(uuid)]
     recorded_volumes = {b['volume_id'] for b in bdms if b['volume_id']}
     recorded_attachments = {b['attachment_id'] for b in bdms

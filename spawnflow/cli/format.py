@@ -2,8 +2,10 @@
 
 from cliff import columns
 
-STATUS = {'building': 'BUILD', 'active': 'ACTIVE', 'error': 'ERROR',
-          'deleted': 'DELETED'}
+from spawnflow import instance_states as states
+
+STATUS = {states.BUILDING: 'BUILD', states.ACTIVE: 'ACTIVE',
+          states.ERROR: 'ERROR', states.DELETED: 'DELETED'}
 
 
 class BlockDevicesColumn(columns.FormattableColumn):

@@ -17,6 +17,7 @@ task's revert marks the instance ERROR with a fault.
 from taskflow.patterns import linear_flow
 from taskflow.patterns import unordered_flow
 
+from spawnflow import instance_states as states
 from spawnflow.tasks import claims
 from spawnflow.tasks import compute
 from spawnflow.tasks import image
@@ -43,16 +44,16 @@ def get_build_flow(instance_uuid, block_devices):
     flow = linear_flow.Flow('build-%s' % instance_uuid)
     flow.add(lifecycle.MarkBuilding(),
              claims.ClaimResources(),
-             lifecycle.UpdateTaskState('block_device_mapping',
-                                       expected='scheduling'))
+             lifecycle.UpdateTaskState(states.BLOCK_DEVICE_MAPPING,
+                                       expected=states.SCHEDULING))
     volumes = unordered_flow.Flow('block-devices')
     for bdm_index, source_type, destination_type in block_devices:
         if destination_type == 'volume':
             volumes.add(_block_device_flow(bdm_index, source_type))
     if len(volumes):
         flow.add(volumes)
-    flow.add(lifecycle.UpdateTaskState('spawning',
-                                       expected='block_device_mapping'))
+    flow.add(lifecycle.UpdateTaskState(states.SPAWNING,
+                                       expected=states.BLOCK_DEVICE_MAPPING))
     if any(dest == 'local' for _, _, dest in block_devices):
         flow.add(image.FetchImage(), image.CreateRootDisk())
     flow.add(compute.BuildGuestConfig(),

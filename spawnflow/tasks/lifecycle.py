@@ -10,13 +10,9 @@ revert) instead of being overwritten.
 from oslo_utils import timeutils
 
 from spawnflow import exception
+from spawnflow import instance_states as states
 from spawnflow import secrets
 from spawnflow.tasks import base
-
-BUILDING = 'building'
-ACTIVE = 'active'
-ERROR = 'error'
-DELETING = 'deleting'
 
 
 def record_fault(services, instance_uuid, flow_failures):
@@ -48,19 +44,19 @@ class MarkBuilding(base.BaseTask):
 
     def execute(self, services, instance_uuid):
         services.db.instance_update(
-            instance_uuid, {'vm_state': BUILDING},
-            expected_task_state='scheduling')
+            instance_uuid, {'vm_state': states.BUILDING},
+            expected_task_state=states.SCHEDULING)
 
     def revert(self, services, instance_uuid, flow_failures, **kwargs):
         try:
             instance = services.db.instance_get(instance_uuid)
         except exception.InstanceNotFound:
             return
-        if instance['task_state'] == DELETING:
+        if instance['task_state'] == states.DELETING:
             services.db.instance_soft_delete(instance_uuid)
             return
         services.db.instance_update(
-            instance_uuid, {'vm_state': ERROR, 'task_state': None})
+            instance_uuid, {'vm_state': states.ERROR, 'task_state': None})
         record_fault(services, instance_uuid, flow_failures)
 
 
@@ -88,13 +84,14 @@ class MarkActive(base.BaseTask):
     def execute(self, services, instance_uuid):
         try:
             services.db.instance_update(
-                instance_uuid, {'vm_state': ACTIVE, 'task_state': None,
+                instance_uuid, {'vm_state': states.ACTIVE,
+                                'task_state': None,
                                 'launched_at': timeutils.utcnow()},
-                expected_task_state='spawning')
+                expected_task_state=states.SPAWNING)
         except exception.UnexpectedTaskStateError:
             instance = services.db.instance_get(instance_uuid)
-            if (instance['vm_state'], instance['task_state']) != (ACTIVE,
-                                                                  None):
+            done = (states.ACTIVE, None)
+            if (instance['vm_state'], instance['task_state']) != done:
                 raise  # not our own earlier save: a concurrent change
 
 
@@ -106,13 +103,14 @@ class MarkDeleting(base.BaseTask):
 
     def execute(self, services, instance_uuid):
         services.db.instance_update(
-            instance_uuid, {'task_state': DELETING},
-            expected_task_state=(None, DELETING))
+            instance_uuid, {'task_state': states.DELETING},
+            expected_task_state=(None, states.DELETING))
 
     def revert(self, services, instance_uuid, flow_failures, **kwargs):
         try:
             services.db.instance_update(
-                instance_uuid, {'vm_state': ERROR, 'task_state': None})
+                instance_uuid, {'vm_state': states.ERROR,
+                                'task_state': None})
         except exception.InstanceNotFound:
             return
         record_fault(services, instance_uuid, flow_failures)

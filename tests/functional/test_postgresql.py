@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from spawnflow import api
 from spawnflow import conf as spawnflow_conf
 from spawnflow import exception
+from spawnflow import instance_states
 from spawnflow import objects
 from spawnflow.persistence import migration
 from tests import conftest
@@ -115,7 +116,7 @@ def test_compare_and_swap_refuses_mismatch(pg_client):
 
     # A delete wins the race: the build's next save must not overwrite it.
     db.instance_update(uuid, {'task_state': 'deleting'},
-                       expected_task_state=api.BUILD_TASK_STATES)
+                       expected_task_state=instance_states.BUILD_TASK_STATES)
     with pytest.raises(exception.UnexpectedTaskStateError) as info:
         db.instance_update(uuid, {'task_state': 'spawning'},
                            expected_task_state='block_device_mapping')
