@@ -14,6 +14,8 @@ Every call validates its input before anything is created and raises
 ``spawnflow.exception.SpawnflowError`` subclasses with one clear message.
 """
 
+import contextlib
+import datetime
 import uuid as uuidlib
 
 from taskflow import states
@@ -23,18 +25,23 @@ from spawnflow import admission
 from spawnflow import conf as spawnflow_conf
 from spawnflow import engine as spawnflow_engine
 from spawnflow import exception
-from spawnflow import imagecache
+from spawnflow import execution
 from spawnflow import flows
-from spawnflow.flows import build as build_flow
-from spawnflow.flows import delete as delete_flow
+from spawnflow import imagecache
+from spawnflow import instance_states
+from spawnflow import jobboard
 from spawnflow import orphans
 from spawnflow.persistence import errors as db_errors
 from spawnflow.persistence import migration
+from spawnflow import recovery
 from spawnflow import secrets
 from spawnflow import services as spawnflow_services
-from spawnflow.tasks import lifecycle
 
-BUILD_TASK_STATES = ('scheduling', 'block_device_mapping', 'spawning')
+#: What resume() reports, with a job board, for an unfinished flow whose
+#: job waits on the board, one a conductor runs, and one posted again.
+QUEUED = 'QUEUED'
+IN_PROGRESS = recovery.IN_PROGRESS
+POSTED = 'POSTED'
 
 
 class Client:
@@ -42,15 +49,23 @@ class Client:
 
     Give either a parsed oslo.config ``conf`` (see ``spawnflow.conf.load``)
     or ``config_files`` to read.
+
+    This is admission: requests are validated and recorded here, then run
+    in this process (the embedded default) or, with a job board
+    configured, posted as jobs that ``spawnflow conductor`` processes run.
     """
 
     def __init__(self, conf=None, config_files=None):
         secrets.install_log_filter()
         self.conf = conf or spawnflow_conf.load(config_files)
         self.services = spawnflow_services.Services(self.conf)
-        self.engine = spawnflow_engine.Engine(self.services)
+        self.engine = spawnflow_engine.Engine(self.services,
+                                              owner=self.conf.conductor.name)
+        self._board = None
 
     def close(self):
+        if self._board is not None:
+            self._board.close()
         self.engine.close()
         self.services.close()
 
@@ -64,6 +79,13 @@ class Client:
     def db(self):
         return self.services.db
 
+    @property
+    def board(self):
+        """The job board (connected on first use), or None without one."""
+        if self._board is None and jobboard.enabled(self.conf):
+            self._board = jobboard.connect(self.conf, self.engine.backend)
+        return self._board
+
     def db_sync(self):
         """Create or upgrade spawnflow's and TaskFlow's tables."""
         db_errors.guarded(self.db.retry, self.db.engine.url, 'db sync',
@@ -72,27 +94,33 @@ class Client:
     # Instances ----------------------------------------------------------
 
     def build(self, name, flavor=None, image=None, block_devices=(),
-              vcpus=None, ram=None, disk=None):
+              vcpus=None, ram=None, disk=None, wait=True):
         """Build an instance and return it (ACTIVE, or ERROR with a fault).
 
         ``flavor`` is a flavor name or a Flavor; or give ``vcpus``, ``ram``
         (MiB) and ``disk`` (GiB). ``block_devices`` holds BlockDeviceMapping
-        objects, dicts or ``--block-device`` strings.
+        objects, dicts or ``--block-device`` strings. With a job board,
+        ``wait=False`` returns the instance in BUILD once its job is
+        posted.
         """
+        if not wait and self.board is None:
+            raise exception.InvalidRequest(
+                'Not waiting for a build needs a job board ([jobboard] '
+                'backend) and a `spawnflow conductor` to run it.')
         request = admission.admit(self.services, name, flavor, image,
                                   block_devices, vcpus, ram, disk)
         uuid = str(uuidlib.uuid4())
-        shape = [(index, b.source_type, b.destination_type)
-                 for index, b in enumerate(request.block_device_mappings)]
+        arguments = {'instance_uuid': uuid, 'block_devices': [
+            (index, b.source_type, b.destination_type)
+            for index, b in enumerate(request.block_device_mappings)]}
+        if self.board is not None:
+            return self._post_build(uuid, request, arguments, wait)
         # Owned from before it is recorded: a resume elsewhere never
         # takes it for a build that crashed before saving its flow.
         with self.engine.owners.hold(uuid):
-            self.db.instance_create(uuid, request,
-                                    vm_state=lifecycle.BUILDING,
-                                    task_state='scheduling')
-            state = self.engine.run(
-                uuid, 'create', build_flow.get_build_flow,
-                {'instance_uuid': uuid, 'block_devices': shape})
+            self._record(uuid, request)
+            state = self.engine.run(uuid, 'create', flows.FACTORIES['create'],
+                                    arguments)
         if state == states.SUSPENDED:
             raise exception.Interrupted(
                 'Interrupted: server %s is left BUILD; `spawnflow resume` '
@@ -100,55 +128,79 @@ class Client:
                 'it.' % (uuid, uuid))
         return self.show(uuid, read_deleted=True)
 
+    def _record(self, uuid, request):
+        self.db.instance_create(uuid, request,
+                                vm_state=instance_states.BUILDING,
+                                task_state=instance_states.SCHEDULING)
+
+    def _post_build(self, uuid, request, arguments, wait):
+        self._record(uuid, request)
+        posting = jobboard.new_posting()
+        detail = self.engine.create(uuid, 'create', flows.FACTORIES['create'],
+                                    arguments, posting=posting)
+        with jobboard.translated(self.conf):
+            jobboard.post(self.board, 'create', uuid, posting,
+                          flow_uuid=detail.uuid)
+        if wait:
+            self.wait(uuid, timeout=None)
+            return self.show(uuid, read_deleted=True)
+        return self.show(uuid)
+
     def delete(self, uuid, wait=600):
         """Delete an instance: domain, attachments, disks, and the volumes
         whose delete_on_termination is set.
 
-        A build another process runs is asked to stop (task_state
-        ``deleting``: it reverts at its next step) and waited for, up to
-        ``wait`` seconds; a flow that a crash, an interruption or a failed
-        revert left unfinished is finished first. Raises unless the
-        instance is deleted (InstanceBusy when its owner did not let go in
-        time, SpawnflowError with the fault when a step failed).
+        A build still running is asked to stop (task_state ``deleting``:
+        it reverts at its next step) and waited for, up to ``wait``
+        seconds; a flow that a crash, an interruption or a failed revert
+        left unfinished is finished first. Raises unless the instance is
+        deleted (InstanceBusy when its owner did not let go in time,
+        SpawnflowError with the fault when a step failed). With a job
+        board, the delete is posted as a job; ``wait=0`` returns once it
+        is posted.
         """
         instance = self.db.instance_get(uuid)
-        if instance['vm_state'] == lifecycle.BUILDING:
+        if instance['vm_state'] == instance_states.BUILDING:
             try:
                 self.db.instance_update(
-                    uuid, {'task_state': lifecycle.DELETING},
-                    expected_task_state=BUILD_TASK_STATES)
+                    uuid, {'task_state': instance_states.DELETING},
+                    expected_task_state=instance_states.BUILD_TASK_STATES)
             except exception.UnexpectedTaskStateError:
                 pass  # already being deleted, or its build just ended
             if self.engine.owners.holds(uuid):
                 return  # called from its own build, which now reverts
+        if self.board is not None:
+            return self._post_delete(uuid, wait)
         with self.engine.owners.hold(uuid, wait=wait):
-            for detail in self.engine.unfinished(uuid):
-                if self.engine.resume(detail) == states.SUSPENDED:
-                    raise exception.Interrupted(
-                        'Interrupted: server %s is left for `spawnflow '
-                        'resume` or `spawnflow server delete %s`.'
-                        % (uuid, uuid))
-            try:
-                self.db.instance_get(uuid)
-            except exception.InstanceNotFound:
-                return  # the build, told to stop, deleted it as it reverted
-            if self.engine.unfinished(uuid):
-                raise exception.SpawnflowError(
-                    'Instance %s cannot be deleted yet: %s'
-                    % (uuid, self._fault_message(uuid)))
-            state = self.engine.run(
-                uuid, 'delete', delete_flow.get_delete_flow,
-                {'instance_uuid': uuid,
-                 'block_devices': flows.block_device_shape(self.db, uuid)})
+            state = execution.delete(self.engine, uuid)
         if state == states.SUSPENDED:
             raise exception.Interrupted(
                 'Interrupted: the delete of server %s is left unfinished; '
                 '`spawnflow resume` or `spawnflow server delete %s` '
                 'finishes it.' % (uuid, uuid))
-        if state != states.SUCCESS:
-            raise exception.SpawnflowError(
-                'Deleting instance %s failed: %s'
-                % (uuid, self._fault_message(uuid) or state))
+
+    def _post_delete(self, uuid, wait):
+        with jobboard.translated(self.conf):
+            jobboard.post(self.board, 'delete', uuid, jobboard.new_posting())
+        if not wait:
+            return
+
+        def gone_or_done():
+            try:
+                self.db.instance_get(uuid)
+            except exception.InstanceNotFound:
+                return True
+            with jobboard.translated(self.conf):
+                return not jobboard.jobs(self.board, uuid)
+        _poll(gone_or_done, wait, 'The delete of instance %s is still '
+              'running after %s seconds.' % (uuid, wait))
+        try:
+            self.db.instance_get(uuid)
+        except exception.InstanceNotFound:
+            return
+        raise exception.SpawnflowError(
+            'Deleting instance %s failed: %s'
+            % (uuid, self._fault_message(uuid) or 'its job ended'))
 
     def _fault_message(self, uuid):
         fault = self.db.fault_get_latest(uuid)
@@ -159,36 +211,64 @@ class Client:
         failed revert left unfinished, but those a live process runs.
 
         Returns [(instance uuid, action, final flow state)], the state
-        ``IN PROGRESS`` for a flow another process runs (left alone).
+        ``IN PROGRESS`` for a flow another process runs (left alone) and
+        ``OTHER HOST`` for one another host started. With a job board,
+        the flows whose job is gone are posted again (``POSTED``) for the
+        conductors; the others are ``QUEUED`` or ``IN PROGRESS``.
         """
-        return self.engine.resume_all() + self._fail_builds_without_flow()
+        if self.board is not None:
+            return self._repost() + recovery.fail_builds_without_flow(
+                self.engine, self._admitted_before_grace)
+        return recovery.resume_all(self.engine) + \
+            recovery.fail_builds_without_flow(self.engine,
+                                              self.engine.owners.hold)
 
-    def _fail_builds_without_flow(self):
-        """A build killed before its flow was saved created nothing: ERROR
-        it with a fault, as Nova does with every interrupted build."""
-        with_flow = {d.meta.get('instance_uuid')
-                     for d in self.engine.flow_details()
-                     if d.meta.get('action') == 'create'}
-        failed = []
-        for instance in self.db.instance_list():
-            uuid = instance['uuid']
-            if instance['vm_state'] != lifecycle.BUILDING or uuid in with_flow:
+    def _repost(self):
+        with jobboard.translated(self.conf):
+            jobs = {job.details.get('posting'): job
+                    for job in jobboard.jobs(self.board)}
+        reported = []
+        for detail in self.engine.unfinished():
+            uuid, action = (detail.meta['instance_uuid'],
+                            detail.meta['action'])
+            owner = self.db.flow_owner_get(detail.uuid) or {}
+            job = jobs.get(owner.get('posting'))
+            if job is not None:
+                claimed = jobboard.owner_of(self.board, job) is not None
+                reported.append((uuid, action,
+                                 IN_PROGRESS if claimed else QUEUED))
                 continue
-            try:
-                with self.engine.owners.hold(uuid):
-                    if self.engine.unfinished(uuid) or self.db.instance_get(
-                            uuid)['vm_state'] != lifecycle.BUILDING:
-                        continue  # its builder got further meanwhile
-                    self.db.instance_update(uuid, {
-                        'vm_state': lifecycle.ERROR, 'task_state': None})
-                    self.db.fault_create(
-                        uuid, 500, 'Build interrupted before its flow was '
-                        'saved; nothing was created.', None,
-                        self.services.host)
-            except exception.InstanceBusy:
-                continue  # being admitted by a live process
-            failed.append((uuid, 'create', 'NOT STARTED'))
-        return failed
+            posting = jobboard.new_posting()
+            if not self.db.flow_repost(detail.uuid, owner.get('posting'),
+                                       posting):
+                reported.append((uuid, action, IN_PROGRESS))
+                continue  # another resume posted it just now
+            with jobboard.translated(self.conf):
+                jobboard.post(self.board, action, uuid, posting,
+                              flow_uuid=detail.uuid)
+            reported.append((uuid, action, POSTED))
+        return reported
+
+    @contextlib.contextmanager
+    def _admitted_before_grace(self, uuid):
+        """Raise InstanceBusy while the instance's admission may still be
+        under way ([conductor] admission_grace)."""
+        created = self.db.instance_get(uuid)['created_at']
+        age = datetime.datetime.now(datetime.timezone.utc).replace(
+            tzinfo=None) - created
+        if age.total_seconds() < self.conf.conductor.admission_grace:
+            raise exception.InstanceBusy(uuid, 0)
+        yield
+
+    def jobs(self):
+        """The job board's jobs (jobboard.describe), oldest first."""
+        if self.board is None:
+            raise exception.InvalidRequest(
+                'No job board is configured ([jobboard] backend).')
+        with jobboard.translated(self.conf):
+            return sorted((jobboard.describe(self.board, job)
+                           for job in jobboard.jobs(self.board)),
+                          key=lambda job: job['created_on'])
 
     def orphans(self):
         """Resources tagged as spawnflow's that no instance accounts for."""
@@ -214,29 +294,25 @@ class Client:
         return self.db.action_list(uuid)
 
     def wait(self, uuid, timeout=600):
-        """Wait until the instance is no longer building (or is deleted).
+        """Wait until the instance is no longer building (or is deleted);
+        ``timeout`` None waits as long as it takes.
 
         Returns the instance, or None once it has been deleted.
         """
-        def poll():
+        found = []
+
+        def settled():
             try:
                 instance = self.db.instance_get(uuid)
             except exception.InstanceNotFound:
-                return None
-            return instance
-        retrying = tenacity.Retrying(
-            retry=tenacity.retry_if_result(
-                lambda i: i is not None and (i['vm_state'] ==
-                                             lifecycle.BUILDING
-                                             or i['task_state'])),
-            wait=tenacity.wait_exponential(multiplier=0.05, max=2),
-            stop=tenacity.stop_after_delay(timeout), reraise=True)
-        try:
-            return retrying(poll)
-        except tenacity.RetryError:
-            raise exception.SpawnflowError(
-                'Instance %s is still busy after %s seconds.'
-                % (uuid, timeout))
+                instance = None
+            found[:] = [instance]
+            return instance is None or (
+                instance['vm_state'] != instance_states.BUILDING
+                and not instance['task_state'])
+        _poll(settled, timeout, 'Instance %s is still busy after %s seconds.'
+              % (uuid, timeout))
+        return found[0]
 
     # Images -------------------------------------------------------------
 
@@ -260,3 +336,17 @@ class Client:
         return self.services.image_cache.clean(
             self.db, self.conf.remove_unused_original_minimum_age_seconds,
             dry_run=dry_run)
+
+
+def _poll(condition, timeout, message):
+    """Poll ``condition`` with capped backoff until it holds; raise
+    SpawnflowError(message) after ``timeout`` seconds (None: never)."""
+    retrying = tenacity.Retrying(
+        retry=tenacity.retry_if_result(lambda held: not held),
+        wait=tenacity.wait_exponential(multiplier=0.05, max=1),
+        stop=(tenacity.stop_never if timeout is None
+              else tenacity.stop_after_delay(timeout)))
+    try:
+        retrying(condition)
+    except tenacity.RetryError:
+        raise exception.SpawnflowError(message)

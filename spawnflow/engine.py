@@ -1,11 +1,16 @@
-"""Run flows in-process with their state in SQL.
+"""Run flows with their state in SQL.
 
 Each instance has a logbook (its uuid is the instance's); each action on
-it (create, delete) is a flow detail in that book, started from a flow
-factory saved with the detail, so another process can load and resume it.
+it (create, delete) is a flow detail in that book, saved with the flow
+factory that builds it, so any process can load and run it: ``create``
+records a flow, ``resume`` runs a recorded one from where it stands (a
+new one from its start), ``run`` does both.
 
-Whoever runs a flow holds the instance's owner lock (spawnflow.ownership)
-for as long as it does; resume takes only flows nobody holds.
+Running a flow claims it first: the engine's owner takes a new fencing
+token in the flow's ``flow_owners`` row, and every database write made
+for the flow checks it (spawnflow.ownership.Fence). Who may claim is
+decided before: the instance's owner lock without a job board, the job's
+claim with one (spawnflow.conductor).
 
 No flow ends in a state nothing will move: a revert that fails leaves its
 flow FAILURE, which resume takes like an interrupted one (the atom whose
@@ -16,6 +21,7 @@ saying what could not be undone and what it still holds.
 import contextlib
 import logging
 import os
+import socket
 import threading
 import uuid as uuidlib
 
@@ -30,57 +36,73 @@ from taskflow import storage
 from spawnflow import exception
 from spawnflow import flows
 from spawnflow.flows import changed
+from spawnflow import instance_states
 from spawnflow import ownership
 from spawnflow.persistence import errors as db_errors
 from spawnflow.persistence import taskflow_backend
 from spawnflow import secrets
-from spawnflow.tasks import lifecycle
 
 LOG = logging.getLogger(__name__)
 
 #: Flow states a flow detail ends in; any other means it was interrupted,
 #: or (FAILURE) a revert failed and must be finished.
 FINISHED = (states.SUCCESS, states.REVERTED)
-#: What resume() reports for a flow a live process runs (left alone).
-IN_PROGRESS = 'IN PROGRESS'
+
+
+def process_owner(host):
+    """This process's owner name: host, machine and pid."""
+    return '%s:%s:%d' % (host, socket.gethostname(), os.getpid())
 
 
 class ActionEventListener(listener_base.Listener):
-    """Records one instance action event per task (start, finish, result).
+    """Records one instance action event per task (start, finish, result,
+    and the owner that ran it).
 
     Reverts are recorded as their own events, named ``revert-<task>``.
     """
 
-    def __init__(self, engine, db, action_id):
+    def __init__(self, engine, db, action_id, owner):
         super().__init__(engine, task_listen_for=(
             states.RUNNING, states.SUCCESS, states.FAILURE,
             states.REVERTING, states.REVERTED, states.REVERT_FAILURE),
             flow_listen_for=())
         self._db = db
         self._action_id = action_id
+        self._owner = owner
 
     def _task_receiver(self, state, details):
-        name = details['task_name']
+        try:
+            self._record(state, details['task_name'], details)
+        except exception.ClaimLost:
+            pass  # taken over: the new owner records its own
+
+    def _record(self, state, name, details):
+        action_id, owner = self._action_id, self._owner
         if state == states.RUNNING:
-            self._db.event_start(self._action_id, name)
+            self._db.event_start(action_id, name, owner)
         elif state == states.SUCCESS:
-            self._db.event_finish(self._action_id, name, 'Success')
+            self._db.event_finish(action_id, name, 'Success', host=owner)
         elif state == states.FAILURE:
             failure = details['result']
-            self._db.event_finish(self._action_id, name, 'Error',
-                                  secrets.mask_text(failure.exception_str))
+            self._db.event_finish(action_id, name, 'Error',
+                                  secrets.mask_text(failure.exception_str),
+                                  host=owner)
         elif state == states.REVERTING:
-            self._db.event_start(self._action_id, 'revert-' + name)
+            self._db.event_start(action_id, 'revert-' + name, owner)
         else:
             result = 'Reverted' if state == states.REVERTED else 'Error'
-            self._db.event_finish(self._action_id, 'revert-' + name, result)
+            self._db.event_finish(action_id, 'revert-' + name, result,
+                                  host=owner)
 
 
 class Engine:
-    """Runs spawnflow flows with SQL persistence and a shared executor."""
+    """Runs spawnflow flows with SQL persistence and one executor shared
+    by every flow it runs."""
 
-    def __init__(self, services):
+    def __init__(self, services, owner=None):
         self.services = services
+        #: Who this engine's claims name (a process, or a conductor).
+        self.owner = owner or process_owner(services.host)
         self.backend = taskflow_backend.SQLBackend(services.db.engine,
                                                    services.db.retry)
         self.executor = futurist.ThreadPoolExecutor(
@@ -91,6 +113,8 @@ class Engine:
         #: registered on every flow this engine runs (progress display,
         #: metrics, tests that act at a given task transition).
         self.listener_factories = []
+        #: spawnflow.metrics.Metrics counting the flows run, if any.
+        self.metrics = None
         self._running = set()
         self._running_lock = threading.Lock()
         self._suspending = False
@@ -105,8 +129,28 @@ class Engine:
             conn.save_logbook(book)
             return book
 
+    def create(self, instance_uuid, action, factory, factory_kwargs,
+               posting=None):
+        """Record a new flow for ``action`` on the instance (its action,
+        its flow detail with the factory, its owner row); returns the
+        flow detail, not run yet. ``posting``: the job board posting
+        that is to run it."""
+        action_id = self.services.db.action_start(
+            instance_uuid, action, 'req-%s' % uuidlib.uuid4())
+        flow = factory(**factory_kwargs)
+        book = self._logbook(instance_uuid)
+        detail = _new_detail(flow, factory, factory_kwargs, {
+            'instance_uuid': instance_uuid, 'action': action,
+            'action_id': action_id})
+        self.services.db.flow_owner_create(detail.uuid, instance_uuid, action,
+                                           self.services.host, posting)
+        book.add(detail)
+        self.backend.get_connection().save_logbook(book)
+        return detail
+
     def run(self, instance_uuid, action, factory, factory_kwargs):
-        """Run a new flow for ``action`` on the instance, to the end.
+        """Record a new flow for ``action`` on the instance and run it to
+        the end, holding the instance's owner lock.
 
         Returns the flow's final state: SUCCESS; REVERTED when a task
         failed and everything it had done was undone (its tasks recorded
@@ -116,90 +160,76 @@ class Engine:
         storage error) raises.
         """
         with self.owners.hold(instance_uuid):
-            return self._run_new(instance_uuid, action, factory,
-                                 factory_kwargs)
+            return self.resume(self.create(instance_uuid, action, factory,
+                                           factory_kwargs))
 
-    def _run_new(self, instance_uuid, action, factory, factory_kwargs):
-        action_id = self.services.db.action_start(
-            instance_uuid, action, 'req-%s' % uuidlib.uuid4())
-        flow = factory(**factory_kwargs)
-        book = self._logbook(instance_uuid)
-        detail = _new_detail(flow, factory, factory_kwargs, {
-            'instance_uuid': instance_uuid, 'action': action,
-            'action_id': action_id})
-        book.add(detail)
-        self.backend.get_connection().save_logbook(book)
-        return self._run(flow, detail, action_id)
-
-    def _load(self, flow, detail):
-        """A TaskFlow engine running ``flow`` with its state in ``detail``."""
+    def _load(self, flow, detail, fence):
+        """A TaskFlow engine running ``flow`` with its state in ``detail``,
+        saved through ``fence``."""
         return taskflow.engines.load(
             flow, store={'instance_uuid': detail.meta['instance_uuid']},
-            flow_detail=detail, backend=self.backend, engine='parallel',
-            executor=self.executor)
+            flow_detail=detail, backend=self.backend.fenced(fence),
+            engine='parallel', executor=self.executor)
 
     def flow_details(self):
-        """Every flow detail (one per action on an instance)."""
+        """Every flow detail (one per action on an instance): history."""
         conn = self.backend.get_connection()
         return [detail for book in conn.get_logbooks() for detail in book]
 
     def unfinished(self, instance_uuid=None):
         """Flow details neither finished nor reverted: what a crash, an
-        interruption or a failed revert left (of one instance, or all)."""
-        if instance_uuid is None:
-            details = self.flow_details()
-        else:
-            try:
-                details = list(self.backend.get_connection().get_logbook(
-                    instance_uuid))
-            except tf_exceptions.NotFound:
-                details = []
-        return [d for d in details if d.state not in FINISHED]
+        interruption or a failed revert left, or what runs now (of one
+        instance, or all). Reads only those."""
+        return self.backend.get_connection().unfinished_flow_details(
+            instance_uuid)
 
-    def resume_all(self):
-        """Finish every unfinished flow no live process runs; return
-        [(instance uuid, action, final state or IN_PROGRESS)]."""
-        finished = []
-        for detail in self.unfinished():
-            if self._suspending:
-                break
-            uuid = detail.meta['instance_uuid']
-            try:
-                with self.owners.hold(uuid):
-                    # Read again under the lock: its owner may have
-                    # finished it meanwhile.
-                    current = [d for d in self.unfinished(uuid)
-                               if d.uuid == detail.uuid]
-                    state = self.resume(current[0]) if current else None
-            except exception.InstanceBusy:
-                state = IN_PROGRESS
-            if state is not None:
-                finished.append((uuid, detail.meta['action'], state))
-        return finished
+    def flow_detail(self, flow_uuid):
+        """One flow detail, with its atoms."""
+        return self.backend.get_connection().get_flow_details(flow_uuid)
 
-    def resume(self, detail):
-        """Drive an unfinished flow to its end: forward where it was
-        running, backward where it was reverting (or where a revert
-        failed). A flow whose saved tasks are not this code's is reverted
-        instead (see flows.changed). Returns its final state (as run()
-        does). The caller holds the instance's owner lock."""
-        self._repair_injector(detail)
-        self._repair_revert_failures(detail)
+    def claim(self, detail):
+        """Take the flow over for this engine's owner: a new fencing
+        token, which every later write of a previous owner fails on."""
+        token, taken_over = self.services.db.flow_claim(
+            detail.uuid, detail.meta['instance_uuid'], detail.meta['action'],
+            self.owner, self.services.host)
+        fence = ownership.Fence(detail.uuid, self.owner, token)
+        fence.taken_over = taken_over
+        return fence
+
+    def resume(self, detail, on_claim=None):
+        """Claim a recorded flow and drive it to its end: from its start
+        when new, forward where it was running, backward where it was
+        reverting (or where a revert failed). A flow whose saved tasks
+        are not this code's is reverted instead (see flows.changed).
+        Returns its final state (as run() does); raises ClaimLost when
+        another owner took it over meanwhile. The caller holds the right
+        to claim it (the instance's owner lock, or the job's claim);
+        ``on_claim(fence)`` is told the claim before anything runs."""
+        fence = self.claim(detail)
+        if on_claim is not None:
+            on_claim(fence)
+        self._repair_injector(detail, fence)
+        self._repair_revert_failures(detail, fence)
         try:
             flow = taskflow.engines.flow_from_detail(detail)
         except (ImportError, ValueError, TypeError) as error:
             # Factory gone, no factory saved, or its arguments changed.
             LOG.warning('Cannot rebuild flow %s: %s', detail.name, error)
-            return self._revert_changed(detail, [], [])
+            return self._revert_changed(detail, fence, [], [])
         changes = _changes(detail, flow)
         if changes is not None:
-            return self._revert_changed(detail, *changes)
-        LOG.info('Resuming %s (%s) of instance %s from state %s',
-                 detail.name, detail.meta.get('action'),
-                 detail.meta.get('instance_uuid'), detail.state)
-        return self._run(flow, detail, detail.meta['action_id'])
+            return self._revert_changed(detail, fence, *changes)
+        resumed = detail.state not in (None, states.PENDING)
+        if resumed:
+            LOG.info('Resuming %s (%s) of instance %s from state %s',
+                     detail.name, detail.meta.get('action'),
+                     detail.meta.get('instance_uuid'), detail.state)
+        if self.metrics is not None:
+            self.metrics.flow_started(detail.meta['action'], resumed)
+        return self._run(flow, detail, fence)
 
-    def _revert_changed(self, detail, saved_only, code_only):
+    def _revert_changed(self, detail, fence, saved_only, code_only):
         """Replace the flow by the action's current flow, all done, and a
         last task that fails, so that every revert runs."""
         instance_uuid = detail.meta['instance_uuid']
@@ -208,9 +238,10 @@ class Engine:
                     'code (saved only: %s; code only: %s); reverting it.',
                     detail.name, action, instance_uuid, saved_only,
                     code_only)
+        db = self.services.db.fenced(fence)
         kwargs = {'action': action, 'instance_uuid': instance_uuid,
-                  'block_devices': flows.block_device_shape(
-                      self.services.db, instance_uuid),
+                  'block_devices': flows.block_device_shape(db,
+                                                            instance_uuid),
                   'saved_only': saved_only, 'code_only': code_only}
         flow = changed.get_revert_flow(**kwargs)
         replacement = _new_detail(
@@ -225,6 +256,8 @@ class Engine:
             atom.state = (states.PENDING if name == changed.RefuseChangedFlow
                           .NAME else states.SUCCESS)
             replacement.add(atom)
+        db.flow_owner_create(replacement.uuid, instance_uuid, action,
+                             self.services.host)
         # One transaction: the replacement exists exactly when the old
         # flow is closed.
         book = self._logbook(instance_uuid)
@@ -233,10 +266,9 @@ class Engine:
         old.state = states.REVERTED
         old.meta['replaced_by'] = replacement.uuid
         self.backend.get_connection().save_logbook(book)
-        return self._run(flow, replacement,
-                         detail.meta['action_id'])
+        return self._run(flow, replacement, self.claim(replacement))
 
-    def _repair_injector(self, detail):
+    def _repair_injector(self, detail, fence):
         """TaskFlow saves its store in two steps: the atom detail with no
         state and no results, then both. A kill between them leaves a
         store TaskFlow can neither load nor read, so no task finds its
@@ -246,9 +278,10 @@ class Engine:
                     atom.state != states.SUCCESS or atom.results is None):
                 atom.state = states.SUCCESS
                 atom.results = {}
-                self.backend.get_connection().update_atom_details(atom)
+                self.backend.get_connection().update_atom_details(atom,
+                                                                  fence)
 
-    def _repair_revert_failures(self, detail):
+    def _repair_revert_failures(self, detail, fence):
         """An atom whose revert failed is REVERT_FAILURE, which TaskFlow
         never moves again. Its revert is idempotent like every other:
         make it REVERTING, as if its revert had been interrupted, so that
@@ -257,7 +290,13 @@ class Engine:
             if atom.state == states.REVERT_FAILURE:
                 atom.state = states.REVERTING
                 atom.revert_failure = None
-                self.backend.get_connection().update_atom_details(atom)
+                self.backend.get_connection().update_atom_details(atom,
+                                                                  fence)
+
+    @property
+    def suspending(self):
+        """Whether suspend() was called."""
+        return self._suspending
 
     def running(self):
         """Whether a flow is running in this engine (without taking a
@@ -273,27 +312,35 @@ class Engine:
             for engine in self._running:
                 engine.suspend()
 
-    def _run(self, flow, detail, action_id):
-        engine = self._load(flow, detail)
-        engine.storage.inject({'services': self.services}, transient=True)
+    def _run(self, flow, detail, fence):
+        services = self.services.fenced(fence)
+        action_id = detail.meta['action_id']
+        engine = self._load(flow, detail, fence)
+        engine.storage.inject({'services': services}, transient=True)
         message = None
-        listeners = [ActionEventListener(engine, self.services.db, action_id)]
+        listeners = [ActionEventListener(engine, services.db, action_id,
+                                         self.owner)]
         listeners += [factory(engine) for factory in self.listener_factories]
         with self._running_lock:
             if self._suspending:
                 engine.suspend()
             self._running.add(engine)
+        # Told the claim is lost (by the job board's keep-alive), stop at
+        # the next task boundary; the fence refuses the saves meanwhile.
+        fence.on_lost(engine.suspend)
         try:
             with contextlib.ExitStack() as stack:
                 for listener in listeners:
                     stack.enter_context(listener)
                 engine.run()
         except Exception as error:
+            if fence.lost:
+                raise exception.ClaimLost(detail.uuid, self.owner) from error
             message = secrets.mask_text('Error: %s' % error)
             state = engine.storage.get_flow_state()
             if state == states.FAILURE and \
                     engine.storage.get_revert_failures():
-                _record_incomplete_undo(self.services, engine, flow)
+                _record_incomplete_undo(services, engine, flow)
             elif state != states.REVERTED:
                 translated = db_errors.translate(
                     error, self.services.db.engine.url)
@@ -305,10 +352,19 @@ class Engine:
         finally:
             with self._running_lock:
                 self._running.discard(engine)
-            if engine.storage.get_flow_state() == states.SUSPENDED:
-                message = 'Interrupted; left for `spawnflow resume`'
-            self.services.db.action_finish(action_id, message)
-        return engine.storage.get_flow_state()
+            if not fence.lost:
+                if engine.storage.get_flow_state() == states.SUSPENDED:
+                    message = 'Interrupted; left for `spawnflow resume`'
+                try:
+                    services.db.action_finish(action_id, message)
+                except exception.ClaimLost:
+                    pass
+        if fence.lost:
+            raise exception.ClaimLost(detail.uuid, self.owner)
+        state = engine.storage.get_flow_state()
+        if self.metrics is not None:
+            self.metrics.flow_ended(detail.meta['action'], state)
+        return state
 
     def close(self):
         self.executor.shutdown(wait=True)
@@ -329,7 +385,7 @@ def _record_incomplete_undo(services, engine, flow):
                                               states.REVERT_FAILURE)]
     try:
         instance = services.db.instance_update(instance_uuid, {
-            'vm_state': lifecycle.ERROR, 'task_state': None})
+            'vm_state': instance_states.ERROR, 'task_state': None})
     except exception.InstanceNotFound:
         return
     held = _held_resources(services, instance)

@@ -67,6 +67,17 @@ class InstanceBusy(SpawnflowError):
                else ''))
 
 
+class ClaimLost(SpawnflowError):
+    """Another owner took the flow over (this one was paused, partitioned
+    or too slow to keep its claim alive): it must stop touching it."""
+
+    code = 409
+
+    def __init__(self, flow_uuid, owner):
+        super().__init__('%s no longer owns flow %s: another owner took it '
+                         'over.' % (owner, flow_uuid))
+
+
 class Interrupted(SpawnflowError):
     """The user interrupted a flow; it stopped at a task boundary and is
     left for ``spawnflow resume``."""

@@ -1,25 +1,83 @@
-"""One live owner per instance.
+"""One live owner per flow.
 
-Whatever runs a flow of an instance (a build, a delete, a resume) holds the
-instance's owner lock while it runs it: an OS file lock (with a semaphore
-for the threads of one process), which dies with its process. So a flow
-whose lock is free has no live owner (its process crashed or stopped) and
-may be resumed; one whose lock is held is left to its owner.
+Two pieces:
 
-The lock files live under ``<instances_path>/locks``, which every process
-of a deployment on this host shares.
+- Who may run a flow. Without a job board, whatever runs a flow of an
+  instance (a build, a delete, a resume) holds the instance's owner lock
+  while it runs it: an OS file lock (with a semaphore for the threads of
+  one process), which dies with its process. So a flow whose lock is free
+  has no live owner (its process crashed or stopped) and may be resumed;
+  one whose lock is held is left to its owner. The lock files live under
+  ``<instances_path>/locks``, which every process on this host shares.
+  With a job board, the board's claim on the flow's job says it
+  (spawnflow.conductor).
+- A ``Fence``: the fencing token of the current owner, in the flow's
+  ``flow_owners`` row. Whoever starts running a flow takes a new token;
+  every database write made for the flow (TaskFlow's saves, the tasks'
+  own, the action events) first reads the row in the same transaction
+  (locking it) and refuses with ClaimLost once the token is another's.
+  So an owner that lost its claim without knowing (paused past its
+  claim's expiry, cut off from the job board) lands nothing after the
+  takeover.
 """
 
 import contextlib
 import threading
 
 from oslo_concurrency import lockutils
+import sqlalchemy as sa
 import tenacity
 
 from spawnflow import exception
+from spawnflow.persistence import models
+
+
+class Fence:
+    """An owner's claim on one flow, as the database holds it."""
+
+    def __init__(self, flow_uuid, owner, token):
+        self.flow_uuid = flow_uuid
+        self.owner = owner
+        self.token = token
+        self._lost = threading.Event()
+        self._on_lost = []
+
+    @property
+    def lost(self):
+        return self._lost.is_set()
+
+    def on_lost(self, callback):
+        """Call ``callback()`` once the claim is known to be lost."""
+        self._on_lost.append(callback)
+
+    def lose(self):
+        """The claim is gone (the job board says so, or a write found
+        another's token): refuse every write from now on."""
+        if self._lost.is_set():
+            return
+        self._lost.set()
+        for callback in self._on_lost:
+            callback()
+
+    def check(self, connection):
+        """Raise ClaimLost unless the flow is still this owner's; run in
+        the transaction of a write, on its connection, before it. The
+        row is locked (FOR UPDATE; SQLite's BEGIN IMMEDIATE holds the
+        whole database), so a takeover waits for the write to commit."""
+        if not self._lost.is_set():
+            token = connection.scalar(
+                sa.select(models.FlowOwner.token)
+                .where(models.FlowOwner.flow_uuid == self.flow_uuid)
+                .with_for_update())
+            if token == self.token:
+                return
+            self.lose()
+        raise exception.ClaimLost(self.flow_uuid, self.owner)
 
 
 class Owners:
+    """Instance owner locks (file locks) of this host."""
+
     def __init__(self, lock_path):
         self._lock_path = lock_path
         self._local = threading.local()

@@ -5,6 +5,7 @@ it is never written to the logbook, so no client or credential is
 persisted, and a resumed flow gets the resuming process's own.
 """
 
+import copy
 import functools
 import os
 
@@ -27,6 +28,13 @@ class Services:
         self.drivers = drivers.Drivers.from_conf(conf)
         self.image_cache = imagecache.ImageCache(conf.instances_path,
                                                  self.drivers.image)
+
+    def fenced(self, fence):
+        """These services for one flow's tasks: their database writes
+        check the flow's fence (spawnflow.ownership.Fence)."""
+        fenced = copy.copy(self)
+        fenced.db = self.db.fenced(fence)
+        return fenced
 
     @functools.cached_property
     def deployment(self):

@@ -14,6 +14,8 @@ from tests.fixtures.mariadb import mariadb_server  # noqa: F401
 from tests.fixtures.mariadb import mariadb_url  # noqa: F401
 from tests.fixtures.postgresql import postgresql_server  # noqa: F401
 from tests.fixtures.postgresql import postgresql_url  # noqa: F401
+from tests.fixtures.redis import jobboard_namespace  # noqa: F401
+from tests.fixtures.redis import redis_server  # noqa: F401
 
 
 def write_config(path, state_path, connection=None, extra=''):

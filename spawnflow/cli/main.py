@@ -50,6 +50,9 @@ class SpawnflowApp(app.App):
             deferred_help=True)
         self._client = None
         self._finished = False
+        #: Called on Ctrl-C instead of suspending the flows, when set (a
+        #: long-running command that winds down on its own).
+        self.on_interrupt = None
 
     def build_option_parser(self, description, version, argparse_kwargs=None):
         parser = super().build_option_parser(description, version,
@@ -146,7 +149,12 @@ class SpawnflowApp(app.App):
             interrupts += 1
             engine = self._client.engine if self._client is not None \
                 else None
-            if engine is None or not engine.running():
+            if self.on_interrupt is not None and interrupts == 1:
+                self.stderr.write('Interrupted: stopping after the running '
+                                  'tasks (Ctrl-C again to stop at once).\n')
+                self.stderr.flush()
+                self.on_interrupt()
+            elif engine is None or not engine.running():
                 # Interrupt the main thread's blocking call (a connection,
                 # a read) now, as Ctrl-C would.
                 signal.pthread_kill(threading.main_thread().ident,

@@ -9,12 +9,25 @@ from cliff import show
 from spawnflow.cli import format
 from spawnflow.cli import progress_bar
 from spawnflow import exception
+from spawnflow import instance_states as states
+
+
+def _add_wait_options(parser, what):
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument('--wait', dest='wait', action='store_true',
+                       default=True,
+                       help='Wait until the %s ends (default)' % what)
+    group.add_argument('--no-wait', dest='wait', action='store_false',
+                       help='Return once the %s is posted to the job board '
+                            '(needs [jobboard] backend)' % what)
 
 
 class CreateServer(show.ShowOne):
     """Build an instance and wait until it is ACTIVE (or ERROR).
 
-    On a terminal, the image download is shown as a progress bar.
+    On a terminal, the image download is shown as a progress bar (when
+    this process runs the build). With a job board, the build is posted
+    for a conductor; ``--no-wait`` returns at once, the server in BUILD.
     """
 
     def get_parser(self, prog_name):
@@ -33,6 +46,7 @@ class CreateServer(show.ShowOne):
                  'destination=local|volume,size=GiB,uuid=ID,'
                  'boot-index=N,delete-on-termination=true|false '
                  '(repeatable)')
+        _add_wait_options(parser, 'build')
         return parser
 
     def take_action(self, parsed_args):
@@ -47,8 +61,8 @@ class CreateServer(show.ShowOne):
                 image=parsed_args.image,
                 block_devices=parsed_args.block_devices,
                 vcpus=parsed_args.vcpus, ram=parsed_args.ram,
-                disk=parsed_args.disk)
-        if instance['vm_state'] == 'error':
+                disk=parsed_args.disk, wait=parsed_args.wait)
+        if instance['vm_state'] == states.ERROR:
             raise exception.SpawnflowError(
                 'Server %s is ERROR: %s' % (instance['uuid'],
                                             instance['fault']['message']))
@@ -89,8 +103,14 @@ class DeleteServer(command.Command):
         parser = super().get_parser(prog_name)
         parser.add_argument('servers', nargs='+', metavar='server',
                             help='Server ID (repeatable)')
+        _add_wait_options(parser, 'delete')
         return parser
 
     def take_action(self, parsed_args):
+        client = self.app.client
+        if not parsed_args.wait and client.board is None:
+            raise exception.InvalidRequest(
+                'Not waiting for a delete needs a job board ([jobboard] '
+                'backend) and a `spawnflow conductor` to run it.')
         for uuid in parsed_args.servers:
-            self.app.client.delete(uuid)
+            client.delete(uuid, wait=600 if parsed_args.wait else 0)

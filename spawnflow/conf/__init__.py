@@ -12,12 +12,13 @@ from spawnflow.conf import compute
 from spawnflow.conf import database
 from spawnflow.conf import glance
 from spawnflow.conf import image
+from spawnflow.conf import jobboard
 from spawnflow.conf import libvirt
 from spawnflow.conf import service_user
 from spawnflow.conf import volume
 
 _MODULES = (compute, database, image, libvirt, volume, cinder, glance,
-            service_user)
+            service_user, jobboard)
 
 
 def register_opts(conf):

@@ -17,13 +17,8 @@ from taskflow.patterns import linear_flow
 from taskflow import task as tf_task
 
 from spawnflow import exception
-from spawnflow.flows import build
-from spawnflow.flows import delete
+from spawnflow import flows
 from spawnflow.tasks import base
-
-#: The flow factory of each action, as this code builds it.
-FACTORIES = {'create': build.get_build_flow,
-             'delete': delete.get_delete_flow}
 
 
 def atom_names(flow):
@@ -51,6 +46,6 @@ class RefuseChangedFlow(base.BaseTask):
 def get_revert_flow(action, instance_uuid, block_devices, saved_only,
                     code_only):
     """The action's current flow followed by refuse-changed-flow."""
-    flow = FACTORIES[action](instance_uuid, block_devices)
+    flow = flows.FACTORIES[action](instance_uuid, block_devices)
     return linear_flow.Flow('revert-changed-%s' % flow.name).add(
         flow, RefuseChangedFlow(action, saved_only, code_only))

@@ -8,13 +8,16 @@ retry policy allows: each is a unit that is safe to repeat.
 """
 
 import contextlib
+import copy
 import functools
 import os
+import uuid as uuidlib
 
 import sqlalchemy as sa
 from sqlalchemy import orm
 
 from spawnflow import exception
+from spawnflow import instance_states as states
 from spawnflow.persistence import errors
 from spawnflow.persistence import models
 from spawnflow import retry
@@ -81,10 +84,21 @@ class Database:
         self.engine = engine
         self.retry = retry_policy or retry.Policy(0, 0, 0)
         self._sessionmaker = orm.sessionmaker(engine, expire_on_commit=False)
+        self._fence = None
+
+    def fenced(self, fence):
+        """This database as one flow's owner uses it: every transaction
+        first checks ``fence`` (ownership.Fence) and raises ClaimLost
+        once another owner took the flow over."""
+        fenced = copy.copy(self)
+        fenced._fence = fence
+        return fenced
 
     @contextlib.contextmanager
     def _transaction(self):
         with self._sessionmaker.begin() as session:
+            if self._fence is not None:
+                self._fence.check(session.connection())
             yield session
 
     # Instances ----------------------------------------------------------
@@ -158,8 +172,8 @@ class Database:
             expected = (expected_task_state
                         if isinstance(expected_task_state, (tuple, list))
                         else (expected_task_state,))
-            states = [s for s in expected if s is not None]
-            condition = models.Instance.task_state.in_(states)
+            condition = models.Instance.task_state.in_(
+                [s for s in expected if s is not None])
             if None in expected:
                 condition = sa.or_(condition,
                                    models.Instance.task_state.is_(None))
@@ -179,7 +193,7 @@ class Database:
                 sa.update(models.Instance)
                 .where(models.Instance.uuid == uuid)
                 .values(deleted=True, deleted_at=models.utcnow(),
-                        vm_state='deleted', task_state=None, host=None))
+                        vm_state=states.DELETED, task_state=None, host=None))
 
     # Resource claims ------------------------------------------------------
 
@@ -354,13 +368,14 @@ class Database:
             return result
 
     @_guarded
-    def event_start(self, action_id, event):
+    def event_start(self, action_id, event, host=None):
         with self._transaction() as session:
             session.add(models.InstanceActionEvent(action_id=action_id,
-                                                   event=event))
+                                                   event=event, host=host))
 
     @_guarded
-    def event_finish(self, action_id, event, result, details=None):
+    def event_finish(self, action_id, event, result, details=None,
+                     host=None):
         """Close the event's open row, or record one if it never started."""
         with self._transaction() as session:
             row = session.scalars(
@@ -371,8 +386,70 @@ class Database:
             ).one_or_none()
             if row is None:
                 row = models.InstanceActionEvent(action_id=action_id,
-                                                 event=event)
+                                                 event=event, host=host)
                 session.add(row)
             row.finish_time = models.utcnow()
             row.result = result
             row.details = details
+
+    # Flow owners ----------------------------------------------------------
+
+    @_guarded
+    def flow_owner_create(self, flow_uuid, instance_uuid, action, host,
+                          posting=None):
+        """Record a new flow, owned by nobody yet (``posting``: the job
+        board posting that is to run it)."""
+        with self._transaction() as session:
+            session.add(models.FlowOwner(
+                flow_uuid=flow_uuid, instance_uuid=instance_uuid,
+                action=action, host=host, posting=posting, takeovers=0))
+
+    @_guarded
+    def flow_claim(self, flow_uuid, instance_uuid, action, owner, host):
+        """Make ``owner`` the flow's owner with a new fencing token, which
+        makes every later write of a previous owner fail; returns
+        (token, whether another owner had run it before)."""
+        token = str(uuidlib.uuid4())
+        with self._sessionmaker.begin() as session:
+            row = session.scalars(
+                sa.select(models.FlowOwner)
+                .filter_by(flow_uuid=flow_uuid).with_for_update()
+            ).one_or_none()
+            if row is None:  # a flow saved before flow owners were kept
+                row = models.FlowOwner(flow_uuid=flow_uuid,
+                                       instance_uuid=instance_uuid,
+                                       action=action, takeovers=0)
+                session.add(row)
+            taken_over = row.token is not None
+            if taken_over:
+                row.takeovers += 1
+            row.owner, row.token, row.host = owner, token, host
+            row.claimed_at = models.utcnow()
+        return token, taken_over
+
+    @_guarded
+    def flow_owner_get(self, flow_uuid):
+        with self._transaction() as session:
+            row = session.get(models.FlowOwner, flow_uuid)
+            return _as_dict(row) if row else None
+
+    @_guarded
+    def flow_owner_list(self, instance_uuid=None):
+        with self._transaction() as session:
+            query = sa.select(models.FlowOwner)
+            if instance_uuid is not None:
+                query = query.filter_by(instance_uuid=instance_uuid)
+            return [_as_dict(row) for row in session.scalars(query)]
+
+    @_guarded
+    def flow_repost(self, flow_uuid, expected_posting, posting):
+        """Compare-and-swap the flow's posting; whether this call won (of
+        two that found the same posting gone, one posts again)."""
+        with self._transaction() as session:
+            return session.execute(
+                sa.update(models.FlowOwner)
+                .where(models.FlowOwner.flow_uuid == flow_uuid,
+                       models.FlowOwner.posting == expected_posting
+                       if expected_posting is not None
+                       else models.FlowOwner.posting.is_(None))
+                .values(posting=posting)).rowcount == 1

@@ -114,6 +114,33 @@ class InstanceActionEvent(Base):
     #: Success, Error or Reverted.
     result: orm.Mapped[str | None] = orm.mapped_column(sa.String(255))
     details: orm.Mapped[str | None] = orm.mapped_column(LongText)
+    #: The owner (process or conductor) that ran it.
+    host: orm.Mapped[str | None] = orm.mapped_column(sa.String(255))
+
+
+class FlowOwner(Base):
+    """Who runs a flow (one row per flow detail), and the fencing token of
+    their claim: every write of an owner checks its token in the same
+    transaction, so once another owner has taken the flow over (a new
+    token), nothing of the old owner's lands."""
+
+    __tablename__ = 'flow_owners'
+
+    flow_uuid: orm.Mapped[str] = orm.mapped_column(sa.String(36),
+                                                   primary_key=True)
+    instance_uuid: orm.Mapped[str] = orm.mapped_column(sa.String(36),
+                                                       index=True)
+    action: orm.Mapped[str] = orm.mapped_column(sa.String(255))
+    #: The host whose process started or last claimed it.
+    host: orm.Mapped[str | None] = orm.mapped_column(sa.String(255))
+    owner: orm.Mapped[str | None] = orm.mapped_column(sa.String(255))
+    token: orm.Mapped[str | None] = orm.mapped_column(sa.String(36))
+    #: The job board posting that may run it (others are stale copies).
+    posting: orm.Mapped[str | None] = orm.mapped_column(sa.String(36))
+    claimed_at: orm.Mapped[datetime.datetime | None]
+    #: How many times an owner took it over from another.
+    takeovers: orm.Mapped[int] = orm.mapped_column(default=0,
+                                                   server_default='0')
 
 
 class ComputeNode(Base):

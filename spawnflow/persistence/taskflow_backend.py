@@ -15,12 +15,21 @@ still one transaction, committed before the engine goes on.
 Database errors are translated and the transient ones retried as in
 spawnflow's own repository (persistence.errors), and the failures saved
 with atoms (exception text, traceback) are masked of secrets first.
+
+A flow runs on a ``FencedBackend``: each of its saves first checks, in
+the same transaction, that its owner still holds the flow (the owner's
+fencing token, spawnflow.ownership.Fence), so the saves of an owner whose
+flow was taken over never land.
+
+Finding unfinished flows reads only them: one query on the flow details'
+state, then those details and their atoms, however much history is kept.
 """
 
 import sqlalchemy as sa
 from taskflow import exceptions as tf_exceptions
 from taskflow.persistence.backends import impl_sqlalchemy
 from taskflow.persistence import models
+from taskflow import states
 
 from spawnflow.persistence import errors
 from spawnflow import retry
@@ -35,6 +44,10 @@ class SQLBackend(impl_sqlalchemy.SQLAlchemyBackend):
             hide_password=True)}, engine=engine)
         self.retry = retry_policy or retry.Policy(0, 0, 0)
         self._connection = None
+
+    def fenced(self, fence):
+        """This backend for one flow's engine: its saves check ``fence``."""
+        return FencedBackend(self, fence)
 
     def get_connection(self):
         if self._connection is None:
@@ -78,13 +91,55 @@ class Connection(impl_sqlalchemy.Connection):
                 _mask_failures(atom_detail)
         return self._guarded('save_logbook', super().save_logbook, book)
 
-    def update_atom_details(self, atom_detail):
+    def get_flow_details(self, fd_uuid, lazy=False):
+        return self._guarded('get_flow_details', super().get_flow_details,
+                             fd_uuid, lazy=lazy)
+
+    def unfinished_flow_details(self, logbook_uuid=None):
+        """Flow details neither SUCCESS nor REVERTED (of one logbook, or
+        all), with their atoms; nothing else is read."""
+        flowdetails = self._tables.flowdetails
+        query = sa.select(flowdetails.c.uuid).where(sa.or_(
+            flowdetails.c.state.is_(None),
+            flowdetails.c.state.not_in([states.SUCCESS, states.REVERTED])))
+        if logbook_uuid is not None:
+            query = query.where(flowdetails.c.parent_uuid == logbook_uuid)
+
+        def read():
+            with self._engine.connect() as conn:
+                uuids = list(conn.scalars(query.order_by(
+                    flowdetails.c.created_at)))
+            details = []
+            for uuid in uuids:
+                try:
+                    details.append(super(Connection, self)
+                                   .get_flow_details(uuid))
+                except tf_exceptions.NotFound:
+                    pass  # its logbook was deleted meanwhile
+            return details
+        return self._guarded('unfinished_flow_details', read)
+
+    def flow_detail_metas(self, logbook_uuid):
+        """The meta of each flow detail of a logbook, without atoms."""
+        flowdetails = self._tables.flowdetails
+
+        def read():
+            with self._engine.connect() as conn:
+                return [self._converter.convert_flow_detail(row._mapping)
+                        .meta for row in conn.execute(
+                            sa.select(flowdetails).where(
+                                flowdetails.c.parent_uuid == logbook_uuid))]
+        return self._guarded('flow_detail_metas', read)
+
+    def update_atom_details(self, atom_detail, fence=None):
         _mask_failures(atom_detail)
         return self._guarded('update_atom_details',
-                             self._write_atom, atom_detail)
+                             self._write_atom, atom_detail, fence)
 
-    def _write_atom(self, atom_detail):
+    def _write_atom(self, atom_detail, fence):
         with self._engine.begin() as conn:
+            if fence is not None:
+                fence.check(conn)
             result = conn.execute(self._update_atom,
                                   _by_uuid(atom_detail.to_dict()))
         if result.rowcount == 0:
@@ -92,15 +147,17 @@ class Connection(impl_sqlalchemy.Connection):
                 "No atom details found with uuid '%s'" % atom_detail.uuid)
         return atom_detail
 
-    def update_flow_details(self, flow_detail):
+    def update_flow_details(self, flow_detail, fence=None):
         for atom_detail in flow_detail:
             _mask_failures(atom_detail)
         return self._guarded('update_flow_details',
-                             self._write_flow, flow_detail)
+                             self._write_flow, flow_detail, fence)
 
-    def _write_flow(self, flow_detail):
+    def _write_flow(self, flow_detail, fence):
         atomdetails = self._tables.atomdetails
         with self._engine.begin() as conn:
+            if fence is not None:
+                fence.check(conn)
             result = conn.execute(self._update_flow,
                                   _by_uuid(flow_detail.to_dict()))
             if result.rowcount == 0:
@@ -117,6 +174,42 @@ class Connection(impl_sqlalchemy.Connection):
                              parent_uuid=flow_detail.uuid,
                              atom_type=models.atom_detail_type(atom_detail))))
         return flow_detail
+
+
+class FencedBackend:
+    """The shared backend as one flow's engine sees it: every save checks
+    the flow's fence first, in the save's own transaction."""
+
+    def __init__(self, backend, fence):
+        self._backend = backend
+        self._fence = fence
+
+    def get_connection(self):
+        return FencedConnection(self._backend.get_connection(), self._fence)
+
+    def close(self):
+        pass  # the shared backend outlives its flows
+
+
+class FencedConnection:
+    def __init__(self, connection, fence):
+        self._connection = connection
+        self._fence = fence
+
+    def __getattr__(self, name):
+        return getattr(self._connection, name)
+
+    def update_atom_details(self, atom_detail):
+        return self._connection.update_atom_details(atom_detail, self._fence)
+
+    def update_flow_details(self, flow_detail):
+        return self._connection.update_flow_details(flow_detail, self._fence)
+
+    def save_logbook(self, book):
+        raise NotImplementedError('a flow saves its details, not logbooks')
+
+    def close(self):
+        pass
 
 
 def _mask_failures(atom_detail):

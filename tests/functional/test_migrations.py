@@ -14,7 +14,7 @@ from spawnflow.persistence import models
 
 SPAWNFLOW_TABLES = {'instances', 'block_device_mappings', 'instance_faults',
                     'instance_actions', 'instance_actions_events',
-                    'compute_nodes', 'deployment'}
+                    'compute_nodes', 'deployment', 'flow_owners'}
 TASKFLOW_TABLES = {'logbooks', 'flowdetails', 'atomdetails'}
 
 

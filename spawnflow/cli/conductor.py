@@ -1,0 +1,55 @@
+"""``spawnflow conductor`` and ``spawnflow job list``."""
+
+import signal
+
+from cliff import command
+from cliff import lister
+
+from spawnflow import conductor
+from spawnflow import exception
+
+
+class RunConductor(command.Command):
+    """Claim build and delete jobs from the job board and run them, until
+    SIGTERM or Ctrl-C: then the running tasks finish, the unfinished jobs
+    are given back (another conductor goes on from their last saved task),
+    and the conductor exits."""
+
+    def take_action(self, parsed_args):
+        client = self.app.client
+        if client.board is None:
+            raise exception.InvalidRequest(
+                'No job board is configured ([jobboard] backend): there are '
+                'no jobs to run.')
+        service = conductor.Conductor(client.engine, client.board,
+                                      client.conf)
+        port = client.conf.conductor.metrics_port
+        server = None
+        if port:
+            server = service.metrics.serve(client.conf.conductor.metrics_host,
+                                           port)
+        self.app.on_interrupt = service.stop
+        previous = signal.signal(signal.SIGTERM,
+                                 lambda signum, frame: service.stop())
+        try:
+            service.run()
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+            self.app.on_interrupt = None
+            if server is not None:
+                server.shutdown()
+
+
+class ListJob(lister.Lister):
+    """List the job board's jobs: their instance, action, state, owner and
+    when the owner's claim expires unless renewed."""
+
+    def take_action(self, parsed_args):
+        columns = ('ID', 'Server', 'Action', 'State', 'Owner',
+                   'Claim Expires In')
+        rows = [(job['uuid'], job['instance_uuid'], job['action'],
+                 job['state'], job['owner'] or '',
+                 '' if job['expires_in'] is None
+                 else '%.1fs' % job['expires_in'])
+                for job in self.app.client.jobs()]
+        return columns, rows

@@ -1,0 +1,292 @@
+"""Builds and deletes as jobs on a real Redis job board, run by conductors
+in this process (libvirt's test driver is shared by the process's threads):
+posting, waiting or not, keep-alive, takeover, fencing, metrics."""
+
+import contextlib
+import threading
+import urllib.request
+
+import pytest
+from taskflow.listeners import base as listener_base
+from taskflow import states
+
+from spawnflow import api
+from spawnflow import conductor as spawnflow_conductor
+from spawnflow import conf as spawnflow_conf
+from spawnflow import exception
+from spawnflow.cli import main as cli_main
+from tests import conftest
+from tests.fixtures import openstack as osf
+
+
+@pytest.fixture
+def board_config(tmp_path, redis_server, jobboard_namespace):
+    return conftest.write_config(
+        tmp_path / 'spawnflow.conf', tmp_path / 'state',
+        extra=redis_server.config(jobboard_namespace, claim_expiry=3)
+        + '[conductor]\npoll_interval = 0.1\ndefer_interval = 0.2\n')
+
+
+def _client(config, name=None):
+    conf = spawnflow_conf.load([config])
+    if name:
+        conf.set_override('name', name, group='conductor')
+    return api.Client(conf=conf)
+
+
+@pytest.fixture
+def client(board_config):
+    with _client(board_config) as client:
+        client.db_sync()
+        yield client
+
+
+@pytest.fixture
+def image(client, tmp_path):
+    return client.image_create('test-image',
+                               conftest.make_qcow2(tmp_path / 'i.qcow2'),
+                               'qcow2')
+
+
+class Running:
+    """A conductor running in a thread of this process."""
+
+    def __init__(self, config, name, metrics_port=0):
+        self.client = _client(config, name)
+        self.conductor = spawnflow_conductor.Conductor(
+            self.client.engine, self.client.board, self.client.conf)
+        self.server = (self.conductor.metrics.serve('127.0.0.1', metrics_port)
+                       if metrics_port else None)
+        self.thread = threading.Thread(target=self.conductor.run,
+                                       name='conductor-%s' % name)
+        self.thread.start()
+
+    def stop(self):
+        self.conductor.stop()
+        self.thread.join(timeout=120)
+        assert not self.thread.is_alive()
+        if self.server is not None:
+            self.server.shutdown()
+        self.client.close()
+
+    def scrape(self):
+        port = self.server.server_address[1]
+        with urllib.request.urlopen('http://127.0.0.1:%d/metrics'
+                                    % port, timeout=10) as answer:
+            return answer.read().decode()
+
+
+@contextlib.contextmanager
+def conductors(config, *names, metrics=False):
+    running = []
+    try:
+        for name in names:
+            running.append(Running(config, name,
+                                   osf.free_port() if metrics else 0))
+        yield running
+    finally:
+        for one in running:
+            one.stop()
+
+
+class HoldAt(listener_base.Listener):
+    """Blocks a flow's engine when ``task`` reaches ``state`` until
+    released (the engine's own thread: no task runs meanwhile)."""
+
+    def __init__(self, engine, task, state, reached, release):
+        super().__init__(engine, task_listen_for=(state,),
+                         flow_listen_for=())
+        self._task, self._reached, self._release = task, reached, release
+
+    def _task_receiver(self, state, details):
+        if details['task_name'] == self._task:
+            self._reached.set()
+            assert self._release.wait(timeout=120)
+
+
+def _executions(client, uuid, action='create'):
+    """[(event, owner)] of the action's task executions, in order."""
+    (found,) = [a for a in client.actions(uuid) if a['action'] == action]
+    return [(e['event'], e['host']) for e in found['events']]
+
+
+def _count(scrape, metric, labels=''):
+    for line in scrape.splitlines():
+        if line.startswith('%s%s ' % (metric, labels)):
+            return float(line.split()[-1])
+    return 0.0
+
+
+def test_build_and_delete_run_by_a_conductor(client, image, board_config):
+    with conductors(board_config, 'c1') as (c1,):
+        server = client.build('web-1', flavor='m1.tiny', image=image['id'],
+                              block_devices=[
+                                  'source=blank,destination=volume,size=1,'
+                                  'delete-on-termination=true'])
+        assert server['vm_state'] == 'active', server['fault']
+        events = _executions(client, server['uuid'])
+        assert {owner for _e, owner in events} == {'c1'}
+        names = [e for e, _o in events]
+        assert len(names) == len(set(names))  # each task once
+        client.delete(server['uuid'])
+        with pytest.raises(exception.InstanceNotFound):
+            client.show(server['uuid'])
+        assert client.jobs() == []
+    assert client.services.volume.list() == []
+
+
+def test_no_wait_returns_in_build_and_the_conductor_finishes(
+        client, image, board_config):
+    server = client.build('later', flavor='m1.tiny', image=image['id'],
+                          wait=False)
+    assert server['vm_state'] == 'building'
+    assert server['task_state'] == 'scheduling'
+    (job,) = client.jobs()
+    assert (job['instance_uuid'], job['action'], job['state'],
+            job['owner']) == (server['uuid'], 'create', 'UNCLAIMED', None)
+    with conductors(board_config, 'c1'):
+        assert client.wait(server['uuid'])['vm_state'] == 'active'
+    assert client.jobs() == []
+
+
+def test_no_wait_without_a_job_board_is_refused(tmp_path, capsys):
+    config = conftest.write_config(tmp_path / 'local.conf', tmp_path / 's')
+    assert cli_main.main(['--config-file', config, 'db', 'sync']) == 0
+    assert cli_main.main(['--config-file', config, 'server', 'create',
+                          '--vcpus', '1', '--ram', '64', '--disk', '1',
+                          '--no-wait', 'x']) == 1
+    assert 'needs a job board' in capsys.readouterr().err
+    with _client(config) as local:
+        assert local.list() == []
+
+
+def test_cli_job_list_and_no_wait(client, image, board_config, capsys):
+    assert cli_main.main(['--config-file', board_config, 'server', 'create',
+                          '--flavor', 'm1.tiny', '--image', image['id'],
+                          '--no-wait', '-f', 'value', '-c', 'id',
+                          '-c', 'status', 'cli']) == 0
+    uuid, status = capsys.readouterr().out.split()
+    assert status == 'BUILD'
+    assert cli_main.main(['--config-file', board_config, 'job', 'list',
+                          '-f', 'value']) == 0
+    listed = capsys.readouterr().out.split()
+    assert listed[1:4] == [uuid, 'create', 'UNCLAIMED']
+    with conductors(board_config, 'c1'):
+        assert client.wait(uuid)['vm_state'] == 'active'
+
+
+def test_keep_alive_holds_the_claim_through_a_long_task(
+        client, image, board_config):
+    """A task longer than the claim's life: the keep-alive renews it (the
+    engine's thread is blocked), so the other conductor never takes it."""
+    reached, release = threading.Event(), threading.Event()
+    with conductors(board_config, 'slow') as (slow,):
+        slow.client.engine.listener_factories.append(
+            lambda engine: HoldAt(engine, 'fetch-image', states.RUNNING,
+                                  reached, release))
+        server = client.build('long', flavor='m1.tiny', image=image['id'],
+                              wait=False)
+        assert reached.wait(timeout=60)
+        try:
+            with conductors(board_config, 'other'):
+                (held,) = slow.conductor.keepalive.held()
+                # Four renewals, a third of the expiry apart: longer than
+                # the claim's life.
+                osf.wait_for(lambda: held.renewals >= 4, timeout=30,
+                             what='four renewals of the claim')
+                (job,) = client.jobs()
+                assert (job['owner'], job['state']) == ('slow', 'CLAIMED')
+                release.set()
+                assert client.wait(server['uuid'])['vm_state'] == 'active'
+        finally:
+            release.set()
+    events = _executions(client, server['uuid'])
+    assert {owner for _e, owner in events} == {'slow'}
+    assert [e for e, _o in events].count('fetch-image') == 1
+
+
+def test_an_owner_that_lost_its_claim_lands_nothing(
+        client, image, board_config):
+    """The slow conductor stops renewing (as if paused) while its engine
+    is held between two tasks; the other takes the job over after expiry
+    and finishes the build. Released, the first owner's engine runs no
+    further task and saves nothing: its next save meets the new token."""
+    reached, release = threading.Event(), threading.Event()
+    with conductors(board_config, 'paused', metrics=True) as (paused,):
+        paused.client.engine.listener_factories.append(
+            lambda engine: HoldAt(engine, 'build-guest-config',
+                                  states.SUCCESS, reached, release))
+        server = client.build('taken', flavor='m1.tiny', image=image['id'],
+                              wait=False)
+        assert reached.wait(timeout=60)
+        paused.conductor.keepalive.stop()
+        with conductors(board_config, 'taker', metrics=True) as (taker,):
+            assert client.wait(server['uuid'])['vm_state'] == 'active'
+            owner = client.db.flow_owner_list(server['uuid'])[0]
+            assert (owner['owner'], owner['takeovers']) == ('taker', 1)
+            before = _executions(client, server['uuid'])
+            release.set()
+            osf.wait_for(lambda: _count(paused.scrape(),
+                                        'spawnflow_jobs_lost_total') == 1,
+                         timeout=60, what='the paused owner to stop')
+            taker_metrics = taker.scrape()
+        assert _executions(client, server['uuid']) == before
+        names = [e for e, o in before if o == 'paused']
+        assert 'define-domain' not in names
+        assert 'build-guest-config' in names
+        assert [e for e, o in before if o == 'taker'][0] == 'define-domain'
+        assert _count(taker_metrics, 'spawnflow_jobs_taken_over_total') == 1
+        assert _count(taker_metrics, 'spawnflow_flows_resumed_total',
+                      '{action="create"}') == 1
+        assert _count(taker_metrics, 'spawnflow_flows_finished_total',
+                      '{action="create"}') == 1
+        paused_metrics = paused.scrape()
+        assert _count(paused_metrics, 'spawnflow_flows_started_total',
+                      '{action="create"}') == 1
+        assert _count(paused_metrics, 'spawnflow_flows_finished_total',
+                      '{action="create"}') == 0
+    assert client.jobs() == []
+
+
+def test_metrics_count_builds_and_reverts(client, image, board_config):
+    with conductors(board_config, 'c1', metrics=True) as (c1,):
+        built = [client.build('ok-%d' % n, flavor='m1.tiny',
+                              image=image['id']) for n in range(3)]
+        assert [s['vm_state'] for s in built] == ['active'] * 3
+        conftest.fill_host(client, image['id'])
+        failed = client.build('no-room', vcpus=1, ram=64, disk=1,
+                              image=image['id'])
+        assert failed['vm_state'] == 'error'
+        client.delete(built[0]['uuid'])
+        scrape = c1.scrape()
+    assert _count(scrape, 'spawnflow_flows_started_total',
+                  '{action="create"}') == 5
+    assert _count(scrape, 'spawnflow_flows_finished_total',
+                  '{action="create"}') == 4
+    assert _count(scrape, 'spawnflow_flows_reverted_total',
+                  '{action="create"}') == 1
+    assert _count(scrape, 'spawnflow_flows_finished_total',
+                  '{action="delete"}') == 1
+    assert _count(scrape, 'spawnflow_jobs_claimed_total') == 6
+    assert _count(scrape, 'spawnflow_jobs_consumed_total') == 6
+    assert _count(scrape, 'spawnflow_jobs_taken_over_total') == 0
+    assert _count(scrape, 'spawnflow_task_duration_seconds_count',
+                  '{task="spawn"}') == 0
+    assert _count(scrape, 'spawnflow_task_duration_seconds_count',
+                  '{task="define-domain"}') == 4
+
+
+def test_resume_posts_again_what_has_no_job(client, image, board_config,
+                                            redis_server, jobboard_namespace):
+    server = client.build('lost-job', flavor='m1.tiny', image=image['id'],
+                          wait=False)
+    # The board loses its jobs (a Redis restart without persistence).
+    redis = redis_server.client()
+    for key in redis.scan_iter(match='%s*' % jobboard_namespace):
+        redis.delete(key)
+    assert client.jobs() == []
+    assert client.resume() == [(server['uuid'], 'create', api.POSTED)]
+    assert client.resume() == [(server['uuid'], 'create', api.QUEUED)]
+    with conductors(board_config, 'c1'):
+        assert client.wait(server['uuid'])['vm_state'] == 'active'
+    assert client.resume() == []
