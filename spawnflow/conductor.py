@@ -147,7 +147,8 @@ class Conductor:
         self._max_jobs = conf.conductor.max_jobs
         self._poll_interval = conf.conductor.poll_interval
         self._defer_interval = conf.conductor.defer_interval
-        self._workers = futurist.ThreadPoolExecutor(max_workers=self._max_jobs)
+        self._workers = futurist.ThreadPoolExecutor(
+            max_workers=2 * self._max_jobs)
         self._active = {}
         self._deferred = {}
         self._active_lock = threading.Lock()
@@ -181,16 +182,29 @@ class Conductor:
         self._stopping.set()
 
     def _claim_jobs(self):
+        """Claim what this conductor has room for: work begun by an owner
+        that is gone first (it holds volumes and claims; it may go up to
+        twice max_jobs), then the oldest jobs."""
         now = time.monotonic()
         self._deferred = {uuid: until for uuid, until in
                           self._deferred.items() if until > now}
-        for job in self.board.iterjobs(only_unclaimed=True,
-                                       ensure_fresh=True):
+        with self._active_lock:
+            if len(self._active) >= 2 * self._max_jobs:
+                return  # no room even for begun work: leave the board be
+        unclaimed = [job for job in self.board.iterjobs(only_unclaimed=True,
+                                                        ensure_fresh=True)
+                     if job.uuid not in self._deferred]
+        begun = self.engine.services.db.flow_postings_started(
+            {job.details.get('posting') for job in unclaimed})
+        unclaimed.sort(key=lambda job: (job.details.get('posting')
+                                        not in begun, job.sequence))
+        for job in unclaimed:
+            limit = self._max_jobs * (
+                2 if job.details.get('posting') in begun else 1)
             with self._active_lock:
-                if self._stopping.is_set() or \
-                        len(self._active) >= self._max_jobs:
-                    return
-                if job.uuid in self._active or job.uuid in self._deferred:
+                if self._stopping.is_set() or len(self._active) >= limit:
+                    continue
+                if job.uuid in self._active:
                     continue
             try:
                 if self._expiring_claims:

@@ -76,6 +76,20 @@ class ActionEventListener(listener_base.Listener):
         except exception.ClaimLost:
             pass  # taken over: the new owner records its own
 
+    def restarting(self, detail):
+        """Record the start of the tasks a resume runs again: those saved
+        RUNNING or REVERTING (TaskFlow goes on with them without a new
+        RUNNING or REVERTING notification). Their first owner's events
+        stay open: it never finished them."""
+        for atom in detail:
+            if atom.name == storage.Storage.injector_name:
+                continue
+            if atom.state == states.RUNNING:
+                self._db.event_start(self._action_id, atom.name, self._owner)
+            elif atom.state == states.REVERTING:
+                self._db.event_start(self._action_id, 'revert-' + atom.name,
+                                     self._owner)
+
     def _record(self, state, name, details):
         action_id, owner = self._action_id, self._owner
         if state == states.RUNNING:
@@ -318,8 +332,10 @@ class Engine:
         engine = self._load(flow, detail, fence)
         engine.storage.inject({'services': services}, transient=True)
         message = None
-        listeners = [ActionEventListener(engine, services.db, action_id,
-                                         self.owner)]
+        events = ActionEventListener(engine, services.db, action_id,
+                                     self.owner)
+        events.restarting(detail)
+        listeners = [events]
         listeners += [factory(engine) for factory in self.listener_factories]
         with self._running_lock:
             if self._suspending:

@@ -21,7 +21,8 @@ class Services:
         self.host = conf.host
         self.db = db_api.Database(
             db_api.create_engine(conf.database.connection,
-                                 conf.database.sqlite_busy_timeout),
+                                 conf.database.sqlite_busy_timeout,
+                                 conf.database.idle_transaction_timeout),
             retry.Policy(conf.database.db_max_retries,
                          conf.database.db_retry_interval,
                          conf.database.db_max_retry_interval))

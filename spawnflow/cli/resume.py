@@ -9,7 +9,9 @@ from spawnflow import exception
 
 class Resume(lister.Lister):
     """Resume every unfinished build or delete to its end (forward where it
-    was running, backward where it was reverting)."""
+    was running, backward where it was reverting), but those a live
+    process runs (IN PROGRESS, with their owner). With a job board, post
+    again those whose job is gone, for the conductors."""
 
     def take_action(self, parsed_args):
         client = self.app.client
@@ -23,7 +25,10 @@ class Resume(lister.Lister):
                 % ', '.join(interrupted))
         for uuid, action, state in finished:
             instance = client.show(uuid, read_deleted=True)
+            owners = [o['owner'] for o in client.db.flow_owner_list(uuid)
+                      if o['action'] == action and o['owner']]
             rows.append((uuid, action, state,
                          format.STATUS.get(instance['vm_state'],
-                                           instance['vm_state'])))
-        return ('Server', 'Action', 'Flow', 'Status'), rows
+                                           instance['vm_state']),
+                         owners[-1] if owners else ''))
+        return ('Server', 'Action', 'Flow', 'Status', 'Owner'), rows

@@ -21,6 +21,16 @@ database_opts = [
                help='Seconds a SQLite writer waits for a lock before its '
                     'transaction fails (and is retried, see '
                     'db_max_retries).'),
+    cfg.IntOpt('idle_transaction_timeout', default=10, min=1,
+               help='Seconds a PostgreSQL or MariaDB server lets a '
+                    'connection sit idle inside a transaction before it '
+                    'ends the session. spawnflow\'s transactions are short; '
+                    'a process stopped in one (paused, frozen, cut off) '
+                    'would otherwise hold its row locks, and so the '
+                    'takeover of its flows, for as long as it stays '
+                    'stopped. (PostgreSQL\'s '
+                    'idle_in_transaction_session_timeout, MariaDB\'s '
+                    'idle_transaction_timeout.)'),
     cfg.IntOpt('db_max_retries', default=5, min=0,
                help='How many times a database transaction that failed '
                     'transiently (database busy or locked, deadlock, lost '

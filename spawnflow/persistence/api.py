@@ -27,7 +27,7 @@ _ANY = object()
 CONNECT_TIMEOUT = 10
 
 
-def create_engine(url, busy_timeout=30):
+def create_engine(url, busy_timeout=30, idle_transaction_timeout=10):
     """Create the engine every spawnflow component in a process shares.
 
     SQLite files run in WAL mode, and every transaction starts with BEGIN
@@ -35,13 +35,33 @@ def create_engine(url, busy_timeout=30):
     front. A deferred transaction that reads and then writes would instead
     fail at once with "database is locked" when another thread or process
     wrote in between, which the parallel engine's threads make likely.
+
+    PostgreSQL and MariaDB end a session left idle in a transaction for
+    ``idle_transaction_timeout`` seconds, so that a stopped process does
+    not hold its row locks (a flow's owner row, a host's claims) forever.
     """
     sa_url = sa.engine.make_url(url)
-    if sa_url.get_backend_name() != 'sqlite':
+    backend = sa_url.get_backend_name()
+    if backend != 'sqlite':
         # A server that does not answer fails the connection (and its
         # retries) instead of hanging it.
-        return sa.create_engine(url, pool_pre_ping=True, connect_args={
-            'connect_timeout': CONNECT_TIMEOUT})
+        connect_args = {'connect_timeout': CONNECT_TIMEOUT}
+        if backend == 'postgresql':
+            connect_args['options'] = (
+                '-c idle_in_transaction_session_timeout=%d'
+                % (idle_transaction_timeout * 1000))
+        engine = sa.create_engine(url, pool_pre_ping=True,
+                                  connect_args=connect_args)
+        if backend == 'mysql':
+            @sa.event.listens_for(engine, 'connect')
+            def _set_idle_timeout(dbapi_conn, _record):
+                cursor = dbapi_conn.cursor()
+                cursor.execute('SELECT VERSION()')
+                if 'mariadb' in cursor.fetchone()[0].lower():
+                    cursor.execute('SET SESSION idle_transaction_timeout = %d'
+                                   % idle_transaction_timeout)
+                cursor.close()
+        return engine
     if sa_url.database and sa_url.database != ':memory:':
         os.makedirs(os.path.dirname(os.path.abspath(sa_url.database)),
                     exist_ok=True)
@@ -376,12 +396,16 @@ class Database:
     @_guarded
     def event_finish(self, action_id, event, result, details=None,
                      host=None):
-        """Close the event's open row, or record one if it never started."""
+        """Close the event's open row (``host``'s, when given: another
+        owner's stays open, as it never finished), or record one if it
+        never started."""
+        query = sa.select(models.InstanceActionEvent).filter_by(
+            action_id=action_id, event=event, finish_time=None)
+        if host is not None:
+            query = query.filter_by(host=host)
         with self._transaction() as session:
             row = session.scalars(
-                sa.select(models.InstanceActionEvent)
-                .filter_by(action_id=action_id, event=event,
-                           finish_time=None)
+                query
                 .order_by(models.InstanceActionEvent.id.desc()).limit(1)
             ).one_or_none()
             if row is None:
@@ -436,10 +460,22 @@ class Database:
     @_guarded
     def flow_owner_list(self, instance_uuid=None):
         with self._transaction() as session:
-            query = sa.select(models.FlowOwner)
+            query = sa.select(models.FlowOwner).order_by(
+                models.FlowOwner.claimed_at)
             if instance_uuid is not None:
                 query = query.filter_by(instance_uuid=instance_uuid)
             return [_as_dict(row) for row in session.scalars(query)]
+
+    @_guarded
+    def flow_postings_started(self, postings):
+        """Of these job postings, those whose flow an owner has begun."""
+        if not postings:
+            return set()
+        with self._transaction() as session:
+            return set(session.scalars(
+                sa.select(models.FlowOwner.posting)
+                .where(models.FlowOwner.posting.in_(list(postings)),
+                       models.FlowOwner.token.is_not(None))))
 
     @_guarded
     def flow_repost(self, flow_uuid, expected_posting, posting):
