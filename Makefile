@@ -49,6 +49,8 @@ test: venv openstack-services libvirt-qemu
 
 bench: venv
 	$(BIN)/python bench/persistence.py
+	$(BIN)/python bench/resume.py
+	$(BIN)/python bench/conductors.py
 
 sample-config: venv
 	$(BIN)/oslo-config-generator --config-file etc/oslo-config-generator/spawnflow.conf

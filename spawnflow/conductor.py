@@ -82,7 +82,7 @@ class KeepAlive(threading.Thread):
         self._expiry = expiry
         self._held = {}
         self._lock = threading.Lock()
-        self._stop = threading.Event()
+        self._stopped = threading.Event()
 
     def held(self):
         """The jobs whose claims are being kept alive."""
@@ -100,7 +100,7 @@ class KeepAlive(threading.Thread):
             self._held.pop(job.uuid, None)
 
     def run(self):
-        while not self._stop.wait(self._expiry / 3.0):
+        while not self._stopped.wait(self._expiry / 3.0):
             with self._lock:
                 held = list(self._held.values())
             for job in held:
@@ -129,7 +129,7 @@ class KeepAlive(threading.Thread):
         held.lose()
 
     def stop(self):
-        self._stop.set()
+        self._stopped.set()
 
 
 class Conductor:
@@ -184,28 +184,29 @@ class Conductor:
     def _claim_jobs(self):
         """Claim what this conductor has room for: work begun by an owner
         that is gone first (it holds volumes and claims; it may go up to
-        twice max_jobs), then the oldest jobs."""
+        twice max_jobs), then the oldest jobs. Reads the board's listing
+        once, and asks for a job's claim only when it has room for it."""
         now = time.monotonic()
         self._deferred = {uuid: until for uuid, until in
                           self._deferred.items() if until > now}
         with self._active_lock:
             if len(self._active) >= 2 * self._max_jobs:
                 return  # no room even for begun work: leave the board be
-        unclaimed = [job for job in self.board.iterjobs(only_unclaimed=True,
-                                                        ensure_fresh=True)
-                     if job.uuid not in self._deferred]
+            active = set(self._active)
+        jobs = [job for job in self.board.iterjobs(ensure_fresh=True)
+                if job.uuid not in self._deferred and job.uuid not in active]
         begun = self.engine.services.db.flow_postings_started(
-            {job.details.get('posting') for job in unclaimed})
-        unclaimed.sort(key=lambda job: (job.details.get('posting')
-                                        not in begun, job.sequence))
-        for job in unclaimed:
+            {job.details.get('posting') for job in jobs})
+        jobs.sort(key=lambda job: (job.details.get('posting') not in begun,
+                                   job.sequence))
+        for job in jobs:
             limit = self._max_jobs * (
                 2 if job.details.get('posting') in begun else 1)
             with self._active_lock:
                 if self._stopping.is_set() or len(self._active) >= limit:
                     continue
-                if job.uuid in self._active:
-                    continue
+            if job.state != states.UNCLAIMED:
+                continue
             try:
                 if self._expiring_claims:
                     self.board.claim(job, self.name, expiry=self._expiry)

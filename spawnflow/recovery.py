@@ -26,16 +26,15 @@ NOT_STARTED = 'NOT STARTED'
 
 def resume_all(engine):
     """Finish every unfinished flow of this host that no live process
-    runs; return [(instance uuid, action, final state, IN_PROGRESS or
-    OTHER_HOST)]."""
+    runs; return [(instance uuid, action, final state, or IN_PROGRESS,
+    or OTHER_HOST)]. Reads only the unfinished flows."""
     services = engine.services
-    owners = {o['flow_uuid']: o for o in services.db.flow_owner_list()}
     finished = []
     for detail in engine.unfinished():
         if engine.suspending:
             break
         uuid = detail.meta['instance_uuid']
-        host = owners.get(detail.uuid, {}).get('host')
+        host = (services.db.flow_owner_get(detail.uuid) or {}).get('host')
         if host not in (None, services.host):
             finished.append((uuid, detail.meta['action'], OTHER_HOST))
             continue
@@ -61,11 +60,10 @@ def fail_builds_without_flow(engine, hold):
     db = engine.services.db
     conn = engine.backend.get_connection()
     failed = []
-    for instance in db.instance_list():
+    for instance in db.instance_list(vm_state=instance_states.BUILDING):
         uuid = instance['uuid']
-        if instance['vm_state'] != instance_states.BUILDING or any(
-                meta.get('action') == 'create'
-                for meta in conn.flow_detail_metas(uuid)):
+        if any(meta.get('action') == 'create'
+               for meta in conn.flow_detail_metas(uuid)):
             continue
         try:
             with hold(uuid):

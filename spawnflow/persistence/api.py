@@ -167,11 +167,13 @@ class Database:
             return _as_dict(row)
 
     @_guarded
-    def instance_list(self, read_deleted=False):
+    def instance_list(self, read_deleted=False, vm_state=None):
         with self._transaction() as session:
             query = sa.select(models.Instance).order_by(models.Instance.id)
             if not read_deleted:
                 query = query.filter_by(deleted=False)
+            if vm_state is not None:
+                query = query.filter_by(vm_state=vm_state)
             return [_as_dict(row) for row in session.scalars(query)]
 
     @_guarded
