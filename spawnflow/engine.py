@@ -79,12 +79,14 @@ class ActionEventListener(listener_base.Listener):
     def restarting(self, detail):
         """Record the start of the tasks a resume runs again: those saved
         RUNNING or REVERTING (TaskFlow goes on with them without a new
-        RUNNING or REVERTING notification). Their first owner's events
-        stay open: it never finished them."""
+        RUNNING or REVERTING notification; a flow being reverted reverts
+        its RUNNING tasks instead). Their first owner's events stay open:
+        it never finished them."""
+        reverting = detail.state in (states.REVERTING, states.FAILURE)
         for atom in detail:
             if atom.name == storage.Storage.injector_name:
                 continue
-            if atom.state == states.RUNNING:
+            if atom.state == states.RUNNING and not reverting:
                 self._db.event_start(self._action_id, atom.name, self._owner)
             elif atom.state == states.REVERTING:
                 self._db.event_start(self._action_id, 'revert-' + atom.name,

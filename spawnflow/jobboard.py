@@ -57,8 +57,10 @@ def translated(conf):
     try:
         yield
     except tf_exceptions.JobFailure as error:
+        # (TaskFlow appends its cause's traceback lines.)
+        reason = str(error).splitlines()[0]
         raise exception.ServiceUnavailable(
-            'job board', '%s: %s' % (_shown(conf), error)) from error
+            'job board', '%s: %s' % (_shown(conf), reason)) from error
 
 
 def connect(conf, persistence=None):

@@ -37,8 +37,10 @@ jobboard_opts = [
 
 conductor_opts = [
     cfg.StrOpt('name',
-               help='Owner name this conductor claims jobs under. Default: '
-                    '<host>:<machine>:<pid>, unique per process.'),
+               help='Owner name this process claims jobs and flows under; '
+                    'give each conductor its own (two processes with one '
+                    'name would take each other\'s claims for their own). '
+                    'Default: <host>:<machine>:<pid>, unique per process.'),
     cfg.IntOpt('max_jobs', default=4, min=1,
                help='Jobs a conductor runs at once.'),
     cfg.FloatOpt('poll_interval', default=0.5, min=0.05,

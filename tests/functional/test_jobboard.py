@@ -290,3 +290,18 @@ def test_resume_posts_again_what_has_no_job(client, image, board_config,
     with conductors(board_config, 'c1'):
         assert client.wait(server['uuid'])['vm_state'] == 'active'
     assert client.resume() == []
+
+
+def test_an_unreachable_job_board_is_one_clear_error_and_records_nothing(
+        tmp_path, image, capsys):
+    config = conftest.write_config(
+        tmp_path / 'down.conf', tmp_path / 'state',
+        extra='[jobboard]\nbackend = redis\nport = %d\n' % osf.free_port())
+    assert cli_main.main(['--config-file', config, 'server', 'create',
+                          '--flavor', 'm1.tiny', '--image', image['id'],
+                          'nowhere']) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(
+        'job board: redis job board at 127.0.0.1:'), err
+    with _client(config) as down:
+        assert down.list() == []
