@@ -1,6 +1,6 @@
-"""Conductors as real processes on Redis, PostgreSQL and qemu:///system:
-a paused conductor loses its jobs and touches them no more; SIGTERM
-hands running builds over to another conductor."""
+"""Conductors as real processes on Redis, qemu:///system and PostgreSQL,
+then MariaDB: a paused conductor loses its jobs and touches them no more;
+SIGTERM hands running builds over to another conductor."""
 
 import datetime
 import signal
@@ -14,9 +14,10 @@ from tests.fixtures import openstack as osf
 CLAIM_EXPIRY = 4
 
 
-@pytest.fixture
-def setup(qemu_uri, redis_server, jobboard_namespace, postgresql_server):
-    with postgresql_server.database('conductors') as url:
+@pytest.fixture(params=['postgresql', 'mariadb'])
+def setup(request, qemu_uri, redis_server, jobboard_namespace):
+    server = request.getfixturevalue('%s_server' % request.param)
+    with server.database('conductors') as url:
         with conductors.board_setup(qemu_uri, redis_server,
                                     jobboard_namespace, url, CLAIM_EXPIRY,
                                     max_jobs=2) as setup:
