@@ -55,7 +55,7 @@ def _wait_for_takeover(client, victim, held, started):
     return time.monotonic() - started
 
 
-def test_chaos_kills_conductors_and_every_build_ends_active(setup):
+def test_chaos_kills_conductors_and_every_build_ends_active(setup, capsys):
     seed = int(os.environ.get('SPAWNFLOW_CHAOS_SEED', time.time()))
     rng = random.Random(seed)
     generation = collections.Counter()
@@ -96,12 +96,13 @@ def test_chaos_kills_conductors_and_every_build_ends_active(setup):
             osf.wait_for(lambda: conductors.settled(client, servers)
                          or time.monotonic() >= deadline, timeout=60,
                          what='the next kill')
-        print('\nchaos seed %d, database %s: %d kills'
-              % (seed, client.db.engine.dialect.name, len(kills)))
-        print('%-8s %5s %12s   (goal: claim expiry %d s + 2 s)'
-              % ('killed', 'jobs', 'takeover s', CLAIM_EXPIRY))
-        for name, jobs, seconds in kills:
-            print('%-8s %5d %12.2f' % (name, jobs, seconds))
+        with capsys.disabled():  # shown in every run, passed or not
+            print('\nchaos seed %d, database %s: %d kills'
+                  % (seed, client.db.engine.dialect.name, len(kills)))
+            print('%-8s %5s %12s   (goal: claim expiry %d s + 2 s)'
+                  % ('killed', 'jobs', 'takeover s', CLAIM_EXPIRY))
+            for name, jobs, seconds in kills:
+                print('%-8s %5d %12.2f' % (name, jobs, seconds))
         assert kills, 'no conductor was killed while it held a job'
         for server in servers:
             uuid = server['uuid']
