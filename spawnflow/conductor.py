@@ -149,6 +149,8 @@ class Conductor:
         self._defer_interval = conf.conductor.defer_interval
         self._workers = futurist.ThreadPoolExecutor(
             max_workers=2 * self._max_jobs)
+        # Jobs running, and jobs given back to wait (until when); the
+        # claiming loop and the workers share both, under the lock.
         self._active = {}
         self._deferred = {}
         self._active_lock = threading.Lock()
@@ -187,14 +189,15 @@ class Conductor:
         twice max_jobs), then the oldest jobs. Reads the board's listing
         once, and asks for a job's claim only when it has room for it."""
         now = time.monotonic()
-        self._deferred = {uuid: until for uuid, until in
-                          self._deferred.items() if until > now}
         with self._active_lock:
             if len(self._active) >= 2 * self._max_jobs:
                 return  # no room even for begun work: leave the board be
-            active = set(self._active)
+            skipped = set(self._active) | {
+                uuid for uuid, until in self._deferred.items() if until > now}
+            self._deferred = {uuid: until for uuid, until in
+                              self._deferred.items() if until > now}
         jobs = [job for job in self.board.iterjobs(ensure_fresh=True)
-                if job.uuid not in self._deferred and job.uuid not in active]
+                if job.uuid not in skipped]
         begun = self.engine.services.db.flow_postings_started(
             {job.details.get('posting') for job in jobs})
         jobs.sort(key=lambda job: (job.details.get('posting') not in begun,
@@ -286,8 +289,9 @@ class Conductor:
         except (tf_exceptions.JobFailure, tf_exceptions.NotFound) as error:
             LOG.warning('Could not give job %s back: %s', job.uuid, error)
         if defer:
-            self._deferred[job.uuid] = (time.monotonic()
-                                        + self._defer_interval)
+            with self._active_lock:
+                self._deferred[job.uuid] = (time.monotonic()
+                                            + self._defer_interval)
         self._forget(job)
 
     def _forget(self, job):

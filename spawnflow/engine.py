@@ -209,9 +209,7 @@ class Engine:
         token, taken_over = self.services.db.flow_claim(
             detail.uuid, detail.meta['instance_uuid'], detail.meta['action'],
             self.owner, self.services.host)
-        fence = ownership.Fence(detail.uuid, self.owner, token)
-        fence.taken_over = taken_over
-        return fence
+        return ownership.Fence(detail.uuid, self.owner, token, taken_over)
 
     def resume(self, detail, on_claim=None):
         """Claim a recorded flow and drive it to its end: from its start

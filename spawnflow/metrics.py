@@ -76,13 +76,9 @@ class Metrics:
 
     def serve(self, host, port):
         """Serve /metrics on host:port; returns the server (shutdown())."""
-        server, thread = prometheus_client.start_http_server(
+        server, _thread = prometheus_client.start_http_server(
             port, addr=host, registry=self.registry)
         return server
-
-    def scrape(self):
-        """The text exposition, as an HTTP scrape would return it."""
-        return prometheus_client.generate_latest(self.registry).decode()
 
 
 class TaskDurationListener(listener_base.Listener):

@@ -35,10 +35,12 @@ from spawnflow.persistence import models
 class Fence:
     """An owner's claim on one flow, as the database holds it."""
 
-    def __init__(self, flow_uuid, owner, token):
+    def __init__(self, flow_uuid, owner, token, taken_over=False):
         self.flow_uuid = flow_uuid
         self.owner = owner
         self.token = token
+        #: Whether another owner had run the flow before this claim.
+        self.taken_over = taken_over
         self._lost = threading.Event()
         self._on_lost = []
 

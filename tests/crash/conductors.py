@@ -12,6 +12,7 @@ from spawnflow import conf as spawnflow_conf
 from tests import conftest
 from tests.crash import conftest as crash_conftest
 from tests.fixtures import libvirt_qemu
+from tests.fixtures import metrics
 from tests.fixtures import openstack as osf
 
 #: Each build: one blank volume, deleted with the instance.
@@ -57,10 +58,7 @@ class Conductor:
 
     def count(self, metric, labels=''):
         """A metric's value from a scrape of /metrics."""
-        for line in self.scrape().splitlines():
-            if line.startswith('%s%s ' % (metric, labels)):
-                return float(line.split()[-1])
-        return 0.0
+        return metrics.value(self.scrape(), metric, labels)
 
     def signal(self, signum):
         self.process.send_signal(signum)
@@ -114,11 +112,24 @@ def owned_by(client, name):
 
 
 @contextlib.contextmanager
-def board_setup(qemu_uri, redis_server, namespace, database_url,
-                claim_expiry, max_jobs):
-    """Conductors' shared configuration on a database server, Redis and
-    qemu:///system, with a local image; their domains are undefined and
-    their processes killed at the end."""
+def board_setup(request, claim_expiry, max_jobs):
+    """Conductors' shared configuration on Redis, qemu:///system and a
+    fresh database on the server ``request.param`` names (postgresql,
+    mariadb), with a local image; their domains are undefined and their
+    processes killed at the end."""
+    qemu_uri = request.getfixturevalue('qemu_uri')
+    redis_server = request.getfixturevalue('redis_server')
+    namespace = request.getfixturevalue('jobboard_namespace')
+    server = request.getfixturevalue('%s_server' % request.param)
+    with server.database('conductors') as database_url:
+        with _board_setup(qemu_uri, redis_server, namespace, database_url,
+                          claim_expiry, max_jobs) as setup:
+            yield setup
+
+
+@contextlib.contextmanager
+def _board_setup(qemu_uri, redis_server, namespace, database_url,
+                 claim_expiry, max_jobs):
     workdir = pathlib.Path(libvirt_qemu.shared_tmpdir())
     config = conftest.write_config(
         workdir / 'spawnflow.conf', workdir / 'state',

@@ -15,13 +15,9 @@ CLAIM_EXPIRY = 4
 
 
 @pytest.fixture(params=['postgresql', 'mariadb'])
-def setup(request, qemu_uri, redis_server, jobboard_namespace):
-    server = request.getfixturevalue('%s_server' % request.param)
-    with server.database('conductors') as url:
-        with conductors.board_setup(qemu_uri, redis_server,
-                                    jobboard_namespace, url, CLAIM_EXPIRY,
-                                    max_jobs=2) as setup:
-            yield setup
+def setup(request):
+    with conductors.board_setup(request, CLAIM_EXPIRY, max_jobs=2) as setup:
+        yield setup
 
 
 def _snapshot(client, servers):

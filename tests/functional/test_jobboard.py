@@ -16,6 +16,7 @@ from spawnflow import conf as spawnflow_conf
 from spawnflow import exception
 from spawnflow.cli import main as cli_main
 from tests import conftest
+from tests.fixtures.metrics import value as _count
 from tests.fixtures import openstack as osf
 
 
@@ -108,13 +109,6 @@ def _executions(client, uuid, action='create'):
     """[(event, owner)] of the action's task executions, in order."""
     (found,) = [a for a in client.actions(uuid) if a['action'] == action]
     return [(e['event'], e['host']) for e in found['events']]
-
-
-def _count(scrape, metric, labels=''):
-    for line in scrape.splitlines():
-        if line.startswith('%s%s ' % (metric, labels)):
-            return float(line.split()[-1])
-    return 0.0
 
 
 def test_build_and_delete_run_by_a_conductor(client, image, board_config):
