@@ -69,6 +69,9 @@ class ActionEventListener(listener_base.Listener):
         self._db = db
         self._action_id = action_id
         self._owner = owner
+        #: Events restarting() opened, whose next start notification (if
+        #: TaskFlow sends one) is not a new run.
+        self._restarted = set()
 
     def _task_receiver(self, state, details):
         try:
@@ -78,24 +81,33 @@ class ActionEventListener(listener_base.Listener):
 
     def restarting(self, detail):
         """Record the start of the tasks a resume runs again: those saved
-        RUNNING or REVERTING (TaskFlow goes on with them without a new
-        RUNNING or REVERTING notification; a flow being reverted reverts
-        its RUNNING tasks instead). Their first owner's events stay open:
-        it never finished them."""
+        RUNNING or REVERTING (a flow being reverted reverts its RUNNING
+        tasks instead). TaskFlow goes on with them with a new RUNNING or
+        REVERTING notification only when the task had reported progress
+        (otherwise the transition is an identity one, which it does not
+        notify); a notification that follows is this same run. Their
+        first owner's events stay open: it never finished them."""
         reverting = detail.state in (states.REVERTING, states.FAILURE)
         for atom in detail:
             if atom.name == storage.Storage.injector_name:
                 continue
             if atom.state == states.RUNNING and not reverting:
-                self._db.event_start(self._action_id, atom.name, self._owner)
+                event = atom.name
             elif atom.state == states.REVERTING:
-                self._db.event_start(self._action_id, 'revert-' + atom.name,
-                                     self._owner)
+                event = 'revert-' + atom.name
+            else:
+                continue
+            self._db.event_start(self._action_id, event, self._owner)
+            self._restarted.add(event)
 
     def _record(self, state, name, details):
         action_id, owner = self._action_id, self._owner
-        if state == states.RUNNING:
-            self._db.event_start(action_id, name, owner)
+        if state in (states.RUNNING, states.REVERTING):
+            event = name if state == states.RUNNING else 'revert-' + name
+            if event in self._restarted:
+                self._restarted.discard(event)  # restarting() opened it
+            else:
+                self._db.event_start(action_id, event, owner)
         elif state == states.SUCCESS:
             self._db.event_finish(action_id, name, 'Success', host=owner)
         elif state == states.FAILURE:
@@ -103,8 +115,6 @@ class ActionEventListener(listener_base.Listener):
             self._db.event_finish(action_id, name, 'Error',
                                   secrets.mask_text(failure.exception_str),
                                   host=owner)
-        elif state == states.REVERTING:
-            self._db.event_start(action_id, 'revert-' + name, owner)
         else:
             result = 'Reverted' if state == states.REVERTED else 'Error'
             self._db.event_finish(action_id, 'revert-' + name, result,
