@@ -10,6 +10,7 @@ right now fails the build's claim instead.)
 
 from spawnflow import drivers
 from spawnflow import exception
+from spawnflow import flows
 from spawnflow import objects
 from spawnflow.tasks import claims
 
@@ -22,6 +23,14 @@ def admit(services, name, flavor, image, block_devices, vcpus, ram, disk):
         image_ref=image, block_device_mappings=_block_devices(block_devices))
     _check(services, request)
     return request
+
+
+def block_device_shape(image, block_devices):
+    """The build flow's shape for these Client.build() arguments (each
+    mapping's (index, source, destination)), parsed and checked as a
+    build's are; nothing is looked up."""
+    return flows.mapping_shape(objects.resolve_block_devices(
+        image, _block_devices(block_devices)))
 
 
 def _check(services, request):

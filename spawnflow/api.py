@@ -110,9 +110,8 @@ class Client:
         request = admission.admit(self.services, name, flavor, image,
                                   block_devices, vcpus, ram, disk)
         uuid = str(uuidlib.uuid4())
-        arguments = {'instance_uuid': uuid, 'block_devices': [
-            (index, b.source_type, b.destination_type)
-            for index, b in enumerate(request.block_device_mappings)]}
+        arguments = {'instance_uuid': uuid, 'block_devices':
+                     flows.mapping_shape(request.block_device_mappings)}
         if self.board is not None:
             return self._post_build(uuid, request, arguments, wait)
         # Owned from before it is recorded: a resume elsewhere never

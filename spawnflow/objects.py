@@ -316,9 +316,73 @@ def _boot_index(value):
     return None if index == -1 else index
 
 
+def resolve_block_devices(image_ref, mappings):
+    """The block devices a build of ``image_ref`` (or None) with
+    ``mappings`` has: the image->local root disk ``--image`` implies
+    added (as Nova does), Nova's block-device rules checked, device names
+    assigned. Raises InvalidRequest."""
+    bdms = _with_root_disk(_text(image_ref, 'Image', max_length=None),
+                           mappings)
+    _validate_block_devices(bdms)
+    _assign_device_names(bdms)
+    return bdms
+
+
+def _with_root_disk(image_ref, mappings):
+    bdms = list(mappings)
+    if image_ref and not any(b.boot_index == 0 for b in bdms):
+        bdms.insert(0, BlockDeviceMapping(
+            'image', 'local', uuid=image_ref, boot_index=0))
+    for bdm in bdms:
+        if (bdm.source_type, bdm.destination_type) == ('image', 'local'):
+            if not bdm.uuid:
+                bdm.uuid = image_ref
+            if not bdm.uuid:
+                raise exception.InvalidRequest(
+                    'An image->local block device needs an image.')
+    if image_ref:
+        check_reference('image', image_ref)
+        if not any(b.source_type == 'image' and b.uuid == image_ref
+                   for b in bdms):
+            raise exception.InvalidRequest(
+                'The image %s would not be used: a block device has '
+                'boot index 0; give --image or that block device.'
+                % image_ref)
+    return bdms
+
+
+def _validate_block_devices(bdms):
+    for bdm in bdms:
+        bdm.validate()
+    indexes = [b.boot_index for b in bdms if b.boot_index is not None]
+    if 0 not in indexes:
+        raise exception.InvalidRequest(
+            'Nothing to boot from: give an image or a block device with '
+            'boot index 0.')
+    duplicates = sorted({i for i in indexes if indexes.count(i) > 1})
+    if duplicates:
+        raise exception.InvalidRequest(
+            'Duplicate boot index %s.' % ', '.join(map(str, duplicates)))
+    if sorted(indexes) != list(range(len(indexes))):
+        raise exception.InvalidRequest(
+            'Boot indexes must be sequential from 0, got %s.'
+            % ', '.join(map(str, sorted(indexes))))
+
+
+def _assign_device_names(bdms):
+    order = sorted(range(len(bdms)),
+                   key=lambda i: (bdms[i].boot_index is None,
+                                  bdms[i].boot_index or 0, i))
+    if len(order) > MAX_BLOCK_DEVICES:
+        raise exception.InvalidRequest(
+            'At most %d block devices are allowed.' % MAX_BLOCK_DEVICES)
+    for letter, index in zip(string.ascii_lowercase, order):
+        bdms[index].device_name = 'vd' + letter
+
+
 @dataclasses.dataclass
 class BuildRequest:
-    """What to build. ``validate()`` applies Nova's block-device rules."""
+    """What to build, checked as it is made (resolve_block_devices)."""
 
     name: str
     flavor: Flavor
@@ -333,62 +397,8 @@ class BuildRequest:
         # (Long references are the image drivers' to refuse: a URL's
         # limit is the http driver's, ids are looked up.)
         self.image_ref = _text(self.image_ref, 'Image', max_length=None)
-        self.block_device_mappings = self._with_root_disk()
-        self.validate()
-        self._assign_device_names()
-
-    def _with_root_disk(self):
-        """Add the image->local root disk ``--image`` implies, as Nova does."""
-        bdms = list(self.block_device_mappings)
-        if self.image_ref and not any(b.boot_index == 0 for b in bdms):
-            bdms.insert(0, BlockDeviceMapping(
-                'image', 'local', uuid=self.image_ref, boot_index=0))
-        for bdm in bdms:
-            if (bdm.source_type, bdm.destination_type) == ('image', 'local'):
-                if not bdm.uuid:
-                    bdm.uuid = self.image_ref
-                if not bdm.uuid:
-                    raise exception.InvalidRequest(
-                        'An image->local block device needs an image.')
-        if self.image_ref:
-            check_reference('image', self.image_ref)
-            if not any(b.source_type == 'image' and b.uuid == self.image_ref
-                       for b in bdms):
-                raise exception.InvalidRequest(
-                    'The image %s would not be used: a block device has '
-                    'boot index 0; give --image or that block device.'
-                    % self.image_ref)
-        return bdms
-
-    def validate(self):
-        bdms = self.block_device_mappings
-        for bdm in bdms:
-            bdm.validate()
-        indexes = [b.boot_index for b in bdms if b.boot_index is not None]
-        if 0 not in indexes:
-            raise exception.InvalidRequest(
-                'Nothing to boot from: give an image or a block device with '
-                'boot index 0.')
-        duplicates = sorted({i for i in indexes if indexes.count(i) > 1})
-        if duplicates:
-            raise exception.InvalidRequest(
-                'Duplicate boot index %s.' % ', '.join(map(str, duplicates)))
-        if sorted(indexes) != list(range(len(indexes))):
-            raise exception.InvalidRequest(
-                'Boot indexes must be sequential from 0, got %s.'
-                % ', '.join(map(str, sorted(indexes))))
-
-    def _assign_device_names(self):
-        order = sorted(range(len(self.block_device_mappings)),
-                       key=lambda i: (self.block_device_mappings[i].boot_index
-                                      is None,
-                                      self.block_device_mappings[i].boot_index
-                                      or 0, i))
-        if len(order) > MAX_BLOCK_DEVICES:
-            raise exception.InvalidRequest(
-                'At most %d block devices are allowed.' % MAX_BLOCK_DEVICES)
-        for letter, index in zip(string.ascii_lowercase, order):
-            self.block_device_mappings[index].device_name = 'vd' + letter
+        self.block_device_mappings = resolve_block_devices(
+            self.image_ref, self.block_device_mappings)
 
     def image_ids(self):
         """Every image the request names (root disk and image->volume)."""

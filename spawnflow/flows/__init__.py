@@ -12,6 +12,12 @@ FACTORIES = {'create': build.get_build_flow,
              'delete': delete.get_delete_flow}
 
 
+def mapping_shape(mappings):
+    """(index, source, destination) of each BlockDeviceMapping."""
+    return [(index, bdm.source_type, bdm.destination_type)
+            for index, bdm in enumerate(mappings)]
+
+
 def block_device_shape(db, instance_uuid):
     """Each mapping's (index, source, destination) as recorded: the plain
     data a flow's shape depends on."""
