@@ -11,8 +11,10 @@ from cliff import commandmanager
 
 import spawnflow
 from spawnflow import api
+from spawnflow import conf as spawnflow_conf
 from spawnflow import exception
 from spawnflow import faultinject
+from spawnflow import inspection
 from spawnflow import secrets
 
 #: OpenStackClient's levels: -q errors only, warnings by default, -v
@@ -48,7 +50,9 @@ class SpawnflowApp(app.App):
             version='spawnflow',
             command_manager=commandmanager.CommandManager('spawnflow.cli'),
             deferred_help=True)
+        self._conf = None
         self._client = None
+        self._reader = None
         self._finished = False
         #: Called on Ctrl-C instead of suspending the flows, when set (a
         #: long-running command that winds down on its own).
@@ -99,10 +103,23 @@ class SpawnflowApp(app.App):
         faultinject.check_environment()
 
     @property
+    def conf(self):
+        if self._conf is None:
+            self._conf = spawnflow_conf.load(self.options.config_files)
+        return self._conf
+
+    @property
     def client(self):
         if self._client is None:
-            self._client = api.Client(config_files=self.options.config_files)
+            self._client = api.Client(conf=self.conf)
         return self._client
+
+    @property
+    def reader(self):
+        """Read-only access to flows and instances (inspection)."""
+        if self._reader is None:
+            self._reader = inspection.Reader(self.conf)
+        return self._reader
 
     def prepare_to_run_command(self, cmd):
         """Run the command with Ctrl-C stopping its flows at the next task
@@ -175,6 +192,8 @@ class SpawnflowApp(app.App):
     def clean_up(self, cmd, result, err):
         if self._client is not None:
             self._client.close()
+        if self._reader is not None:
+            self._reader.close()
 
 
 def main(argv=None):

@@ -27,7 +27,8 @@ _ANY = object()
 CONNECT_TIMEOUT = 10
 
 
-def create_engine(url, busy_timeout=30, idle_transaction_timeout=10):
+def create_engine(url, busy_timeout=30, idle_transaction_timeout=10,
+                  read_only=False):
     """Create the engine every spawnflow component in a process shares.
 
     SQLite files run in WAL mode, and every transaction starts with BEGIN
@@ -39,6 +40,11 @@ def create_engine(url, busy_timeout=30, idle_transaction_timeout=10):
     PostgreSQL and MariaDB end a session left idle in a transaction for
     ``idle_transaction_timeout`` seconds, so that a stopped process does
     not hold its row locks (a flow's owner row, a host's claims) forever.
+
+    A ``read_only`` engine (the inspection views, the dashboard) has the
+    database refuse every write of its sessions, and on SQLite its
+    transactions start deferred: reading takes no write lock, and a
+    missing file is an error rather than a new database.
     """
     sa_url = sa.engine.make_url(url)
     backend = sa_url.get_backend_name()
@@ -49,19 +55,25 @@ def create_engine(url, busy_timeout=30, idle_transaction_timeout=10):
         if backend == 'postgresql':
             connect_args['options'] = (
                 '-c idle_in_transaction_session_timeout=%d'
-                % (idle_transaction_timeout * 1000))
+                % (idle_transaction_timeout * 1000)
+                + (' -c default_transaction_read_only=on' if read_only
+                   else ''))
         engine = sa.create_engine(url, pool_pre_ping=True,
                                   connect_args=connect_args)
         if backend == 'mysql':
             @sa.event.listens_for(engine, 'connect')
-            def _set_idle_timeout(dbapi_conn, _record):
+            def _set_session(dbapi_conn, _record):
                 cursor = dbapi_conn.cursor()
                 cursor.execute('SELECT VERSION()')
                 if 'mariadb' in cursor.fetchone()[0].lower():
                     cursor.execute('SET SESSION idle_transaction_timeout = %d'
                                    % idle_transaction_timeout)
+                if read_only:
+                    cursor.execute('SET SESSION TRANSACTION READ ONLY')
                 cursor.close()
         return engine
+    if read_only:
+        return _sqlite_read_only_engine(sa_url, busy_timeout)
     if sa_url.database and sa_url.database != ':memory:':
         os.makedirs(os.path.dirname(os.path.abspath(sa_url.database)),
                     exist_ok=True)
@@ -80,6 +92,24 @@ def create_engine(url, busy_timeout=30, idle_transaction_timeout=10):
     @sa.event.listens_for(engine, 'begin')
     def _begin_immediate(conn):
         conn.exec_driver_sql('BEGIN IMMEDIATE')
+
+    return engine
+
+
+def _sqlite_read_only_engine(sa_url, busy_timeout):
+    """An SQLite engine whose connections refuse writes (query_only)
+    and open an existing file only."""
+    database = sa_url.database
+    if database and database != ':memory:' and not os.path.isfile(database):
+        raise exception.SpawnflowError(
+            'No database at %s: run `spawnflow db sync` first.' % database)
+    engine = sa.create_engine(sa_url, connect_args={'timeout': busy_timeout})
+
+    @sa.event.listens_for(engine, 'connect')
+    def _set_query_only(dbapi_conn, _record):
+        cursor = dbapi_conn.cursor()
+        cursor.execute('PRAGMA query_only=ON')
+        cursor.close()
 
     return engine
 

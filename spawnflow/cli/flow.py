@@ -1,0 +1,146 @@
+"""``spawnflow flow show|graph``: what a build is made of and where it
+stands (spawnflow.inspection), as a table or a Graphviz diagram."""
+
+import os
+
+from cliff import columns
+from cliff import command
+from cliff import lister
+import graphviz
+
+from spawnflow import admission
+from spawnflow import diagram
+from spawnflow import exception
+from spawnflow import fileutils
+from spawnflow import inspection
+
+COLUMNS = ('Task', 'State', 'Intention', 'Started', 'Duration', 'Runs',
+           'Owner', 'Result', 'Cause', 'Revert Order', 'Revert Duration',
+           'Revert Result')
+
+
+class DurationColumn(columns.FormattableColumn):
+    """``0.19 s`` in tables; seconds (a float, or null) in json."""
+
+    def human_readable(self):
+        return '' if self._value is None else inspection.duration_text(
+            self._value)
+
+    def machine_readable(self):
+        return self._value
+
+
+def _time(value):
+    return value.isoformat(timespec='seconds') if value else ''
+
+
+def atom_row(atom):
+    return (atom.name, atom.state, atom.intention, _time(atom.started_at),
+            DurationColumn(atom.duration), atom.runs, atom.owner or '',
+            atom.result, atom.cause or '',
+            '' if atom.revert_order is None else atom.revert_order,
+            DurationColumn(atom.revert_duration), atom.revert_result or '')
+
+
+class ShowFlow(lister.Lister):
+    """Show every task of a server's build (or delete): its state, when
+    it ran, how long, how often, what it returned or why it failed, and,
+    for a reverted flow, the order of the reverts and their results.
+
+    Works while the flow runs, after it ended, and after a crash (the
+    task it stopped in stays RUNNING; a resume that runs it again makes
+    Runs 2).
+    """
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('server', help='Server ID')
+        parser.add_argument('--action', choices=inspection.ACTIONS + ('all',),
+                            default='create',
+                            help='Which flow: the build (create, default), '
+                                 'the delete, or all of them')
+        return parser
+
+    def take_action(self, parsed_args):
+        views = self.app.reader.flows(parsed_args.server, parsed_args.action)
+        if parsed_args.action == 'all':
+            return (('Action', 'Flow State') + COLUMNS,
+                    [(view.action, view.state) + atom_row(atom)
+                     for view in views for atom in view.atoms])
+        return COLUMNS, [atom_row(atom) for view in views[-1:]
+                         for atom in view.atoms]
+
+
+class GraphFlow(command.Command):
+    """Draw a flow with Graphviz: a stored server's (each task coloured by
+    its state, with its duration; the failed task and the revert path
+    marked), or the flow a request would build (``--image`` and
+    ``--block-device`` as ``server create`` takes them), nothing built.
+    """
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('server', nargs='?',
+                            help='Server ID (or give a request shape)')
+        parser.add_argument('--action', choices=inspection.ACTIONS,
+                            default='create',
+                            help='Which flow (default: create)')
+        parser.add_argument('--image', help='Request shape: the image to '
+                                            'boot from')
+        parser.add_argument('--block-device', action='append', default=[],
+                            dest='block_devices', metavar='KEY=VALUE,...',
+                            help='Request shape: a block device, as server '
+                                 'create takes it (repeatable)')
+        parser.add_argument('--format', choices=diagram.FORMATS,
+                            default='dot', dest='output_format',
+                            help='dot (default), svg or png')
+        parser.add_argument('-o', '--output', metavar='FILE',
+                            help='Write to FILE (default: standard output)')
+        return parser
+
+    def take_action(self, parsed_args):
+        view = self._view(parsed_args)
+        if parsed_args.output_format == 'png' and not parsed_args.output:
+            raise exception.InvalidRequest('PNG output needs -o FILE.')
+        try:
+            drawn = diagram.render(view, parsed_args.output_format)
+        except graphviz.ExecutableNotFound:
+            raise exception.SpawnflowError(
+                'Graphviz\'s dot is not installed (Debian: apt-get install '
+                'graphviz).')
+        if parsed_args.output:
+            _write(parsed_args.output, drawn)
+        else:
+            self.app.stdout.write(drawn.decode())
+
+    def _view(self, parsed_args):
+        shape_given = parsed_args.image or parsed_args.block_devices
+        if parsed_args.server and shape_given:
+            raise exception.InvalidRequest(
+                'Give a server, or a request shape (--image, '
+                '--block-device), not both.')
+        if parsed_args.server:
+            views = self.app.reader.flows(parsed_args.server,
+                                          parsed_args.action)
+            if not views:
+                raise exception.SpawnflowError(
+                    'Server %s has no %s flow saved.'
+                    % (parsed_args.server, parsed_args.action))
+            return views[-1]
+        if not shape_given:
+            raise exception.InvalidRequest(
+                'Give a server, or a request shape: --image and/or '
+                '--block-device.')
+        return inspection.plan(parsed_args.action, admission.
+                               block_device_shape(parsed_args.image,
+                                                  parsed_args.block_devices))
+
+
+def _write(path, data):
+    """Write ``data`` to ``path`` whole or not at all."""
+    try:
+        with fileutils.atomic_file(os.path.abspath(path)) as out:
+            out.write(data)
+    except OSError as error:
+        raise exception.SpawnflowError('Cannot write %s: %s'
+                                       % (path, error.strerror or error))

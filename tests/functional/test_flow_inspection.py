@@ -1,0 +1,293 @@
+"""``spawnflow flow show`` and ``flow graph`` on real builds (local stores,
+libvirt's test driver): every atom with its recorded state, the failed
+task and the revert path, a build killed mid-flow and resumed, and the
+request-shape graph of a build that is never made."""
+
+import os
+import subprocess
+import sys
+from xml.etree import ElementTree
+
+import pydot
+import pytest
+
+from spawnflow import faultinject
+from spawnflow.flows import build
+from spawnflow.flows import changed
+from spawnflow.flows import delete
+from tests import conftest
+from tests.functional.test_cli import Cli
+
+BLANK = 'source=blank,destination=volume,size=1,delete-on-termination=true'
+SVG = '{http://www.w3.org/2000/svg}'
+
+
+@pytest.fixture
+def cli(capsys, config_file):
+    runner = Cli(capsys, config_file)
+    runner.ok('db', 'sync')
+    return runner
+
+
+@pytest.fixture
+def image_id(cli, tmp_path):
+    path = conftest.make_qcow2(tmp_path / 'cirros.qcow2')
+    return cli.ok('image', 'create', 'cirros', '--file', path,
+                  '--disk-format', 'qcow2', '-f', 'json').json()['id']
+
+
+def _create(cli, image_id, *block_devices, name='inspected'):
+    args = ['server', 'create', name, '--flavor', 'm1.tiny', '--image',
+            image_id, '-f', 'json']
+    for spec in block_devices:
+        args += ['--block-device', spec]
+    return cli(*args)
+
+
+def _expected_atoms(image_id, volumes, action='create'):
+    shape = [(0, 'image', 'local')] + [(i, 'blank', 'volume')
+                                       for i in range(1, volumes + 1)]
+    factory = build.get_build_flow if action == 'create' else \
+        delete.get_delete_flow
+    return list(changed.atom_names(factory('x', shape)))
+
+
+def _dot_nodes(dot_text):
+    """{node name: its attributes} of every node a DOT parser finds, in
+    clusters too."""
+    (graph,) = pydot.graph_from_dot_data(dot_text)
+    nodes = {}
+
+    def walk(graph):
+        for node in graph.get_nodes():
+            name = node.get_name().strip('"')
+            if name not in ('node', 'edge', 'graph'):
+                nodes[name] = {key: value.strip('"') for key, value in
+                               node.get_attributes().items()}
+        for subgraph in graph.get_subgraphs():
+            walk(subgraph)
+    walk(graph)
+    return graph, nodes
+
+
+def _svg_classes(svg_bytes):
+    """{task name: set of classes} of the SVG's node groups."""
+    root = ElementTree.fromstring(svg_bytes)
+    classes = {}
+    for group in root.iter(SVG + 'g'):
+        names = set(group.get('class', '').split())
+        if 'node' in names:
+            classes[group.find(SVG + 'title').text] = names - {'node'}
+    return root, classes
+
+
+def test_a_built_server_with_two_volumes_as_a_table_and_a_graph(
+        cli, image_id, tmp_path):
+    server = _create(cli, image_id, BLANK, BLANK).json()
+    assert server['status'] == 'ACTIVE'
+    expected = _expected_atoms(image_id, volumes=2)
+
+    rows = cli.ok('flow', 'show', server['id'], '-f', 'json').json()
+    assert [row['Task'] for row in rows] == expected
+    for row in rows:
+        assert (row['State'], row['Intention'], row['Runs']) == (
+            'SUCCESS', 'EXECUTE', 1), row
+        assert row['Started'] and row['Duration'] >= 0, row
+        assert row['Owner'].endswith(':%d' % os.getpid())
+        assert row['Cause'] == row['Revert Result'] == ''
+    by_task = {row['Task']: row for row in rows}
+    assert len(by_task['create-volume-1']['Result']) == 36  # a volume id
+
+    dot_text = cli.ok('flow', 'graph', server['id']).out
+    graph, nodes = _dot_nodes(dot_text)
+    assert sorted(nodes) == sorted(expected)  # exactly one node per atom
+    assert {attrs['class'] for attrs in nodes.values()} == {'state-success'}
+    assert all(' s' in attrs['label'] for attrs in nodes.values())
+    # The two block devices are parallel branches of one cluster, each
+    # entered from the task before and leading to the task after.
+    edges = {(e.get_source().strip('"'), e.get_destination().strip('"'))
+             for e in _all_edges(graph)}
+    for index in (1, 2):
+        assert ('task-state-block-device-mapping',
+                'create-volume-%d' % index) in edges
+        assert ('attach-volume-%d' % index, 'task-state-spawning') in edges
+    assert ('attach-volume-1', 'create-volume-2') not in edges
+    assert ('attach-volume-2', 'create-volume-1') not in edges
+    clusters = [s.get_name() for s in graph.get_subgraphs()]
+    assert clusters == ['cluster_block_devices']
+
+    svg_path, png_path = tmp_path / 'b.svg', tmp_path / 'b.png'
+    cli.ok('flow', 'graph', server['id'], '--format', 'svg', '-o',
+           str(svg_path))
+    cli.ok('flow', 'graph', server['id'], '--format', 'png', '-o',
+           str(png_path))
+    _root, classes = _svg_classes(svg_path.read_bytes())
+    assert sorted(classes) == sorted(expected)
+    assert png_path.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+
+
+def _all_edges(graph):
+    edges = list(graph.get_edges())
+    for subgraph in graph.get_subgraphs():
+        edges += _all_edges(subgraph)
+    return edges
+
+
+def test_a_build_failing_at_start_domain_shows_its_failure_and_reverts(
+        cli, image_id, tmp_path, monkeypatch):
+    monkeypatch.setenv(faultinject.FAIL_ENV, 'start-domain')
+    result = _create(cli, image_id, BLANK)
+    assert result.code == 1
+    (server,) = cli.ok('server', 'list', '-f', 'json').json()
+    expected = _expected_atoms(image_id, volumes=1)
+    ran = expected[:expected.index('start-domain') + 1]
+
+    svg_path = tmp_path / 'failed.svg'
+    cli.ok('flow', 'graph', server['ID'], '--format', 'svg', '-o',
+           str(svg_path))
+    root, classes = _svg_classes(svg_path.read_bytes())
+    assert sorted(classes) == sorted(expected)
+    assert classes['start-domain'] == {'state-reverted', 'failed'}
+    for name in ran[:-1]:
+        assert classes[name] == {'state-reverted'}, name
+    for name in ('wait-for-running', 'mark-active'):
+        assert classes[name] == {'state-pending'}, name
+    # The revert path: one dashed edge per step, from start-domain back
+    # to mark-building.
+    path = {group.find(SVG + 'title').text for group in root.iter(SVG + 'g')
+            if 'revert-path' in group.get('class', '').split()}
+    reverted = ran[::-1]
+    assert path == {'%s->%s' % step for step in zip(reverted, reverted[1:])}
+
+    rows = {row['Task']: row for row in cli.ok(
+        'flow', 'show', server['ID'], '-f', 'json').json()}
+    assert rows['start-domain']['Cause'] == \
+        'failure injected at start-domain (SPAWNFLOW_FAIL_AT)'
+    assert [name for name, _row in sorted(
+        ((n, r) for n, r in rows.items() if r['Revert Order'] != ''),
+        key=lambda item: item[1]['Revert Order'])] == ran[::-1]
+    assert {rows[name]['Revert Result'] for name in ran} == {'Reverted'}
+    assert rows['mark-active']['State'] == 'PENDING'
+    assert rows['mark-active']['Runs'] == 0
+
+
+def test_a_build_killed_mid_flow_then_resumed(cli, image_id, config_file):
+    env = dict(os.environ, **{faultinject.CRASH_ENV:
+                              'fetch-image:after-execute'})
+    process = subprocess.Popen(
+        [sys.executable, '-m', 'spawnflow.cli.main', '--config-file',
+         config_file, 'server', 'create', 'crashed', '--flavor', 'm1.tiny',
+         '--image', image_id], env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+    _out, err = process.communicate(timeout=120)
+    assert process.returncode == -9, err
+    (server,) = cli.ok('server', 'list', '-f', 'json').json()
+    expected = _expected_atoms(image_id, volumes=0)
+    stopped = expected.index('fetch-image')
+
+    rows = cli.ok('flow', 'show', server['ID'], '-f', 'json').json()
+    assert [row['Task'] for row in rows] == expected
+    assert [row['State'] for row in rows] == (
+        ['SUCCESS'] * stopped + ['RUNNING']
+        + ['PENDING'] * (len(expected) - stopped - 1))
+    assert rows[stopped]['Duration'] is None  # its owner never finished
+    killed_owner = rows[stopped]['Owner']
+    assert killed_owner.endswith(':%d' % process.pid)
+    all_rows = cli.ok('flow', 'show', server['ID'], '--action', 'all',
+                      '-f', 'json').json()
+    assert {row['Flow State'] for row in all_rows} == {'RUNNING'}
+
+    cli.ok('resume')
+    rows = cli.ok('flow', 'show', server['ID'], '-f', 'json').json()
+    assert {row['State'] for row in rows} == {'SUCCESS'}
+    assert [row['Runs'] for row in rows] == [
+        2 if name == 'fetch-image' else 1 for name in expected]
+    # The resumer ran fetch-image again, and what followed; the tasks
+    # before it stay the killed process's.
+    assert rows[stopped]['Owner'].endswith(':%d' % os.getpid())
+    assert rows[stopped - 1]['Owner'] == killed_owner
+    assert rows[-1]['Owner'] == rows[stopped]['Owner']
+
+    _graph, nodes = _dot_nodes(cli.ok('flow', 'graph', server['ID']).out)
+    assert 'ran 2 times' in nodes['fetch-image']['label']
+
+
+def test_flow_show_all_after_a_delete(cli, image_id):
+    server = _create(cli, image_id, BLANK).json()
+    cli.ok('server', 'delete', server['id'])
+    rows = cli.ok('flow', 'show', server['id'], '--action', 'all', '-f',
+                  'json').json()
+    assert [(row['Action'], row['Task']) for row in rows] == (
+        [('create', name) for name in _expected_atoms(image_id, 1)]
+        + [('delete', name) for name in _expected_atoms(image_id, 1,
+                                                        'delete')])
+    assert {(row['Flow State'], row['State']) for row in rows} == {
+        ('SUCCESS', 'SUCCESS')}
+    deletes = cli.ok('flow', 'show', server['id'], '--action', 'delete',
+                     '-f', 'json').json()
+    assert [row['Task'] for row in deletes] == _expected_atoms(image_id, 1,
+                                                               'delete')
+
+
+def test_graph_of_a_request_shape_builds_nothing(cli, image_id, tmp_path):
+    dot_text = cli.ok('flow', 'graph', '--image', image_id,
+                      '--block-device', BLANK, '--block-device',
+                      BLANK.replace('size=1', 'size=2')).out
+    _graph, nodes = _dot_nodes(dot_text)
+    assert sorted(nodes) == sorted(_expected_atoms(image_id, volumes=2))
+    assert {attrs['class'] for attrs in nodes.values()} == {'state-pending'}
+    # A volume boot needs no image: no fetch-image then.
+    _graph, nodes = _dot_nodes(cli.ok(
+        'flow', 'graph', '--block-device',
+        'source=blank,destination=volume,size=1,boot-index=0').out)
+    assert 'fetch-image' not in nodes and 'create-volume-0' in nodes
+    _graph, nodes = _dot_nodes(cli.ok(
+        'flow', 'graph', '--action', 'delete', '--image', image_id).out)
+    assert sorted(nodes) == sorted(_expected_atoms(image_id, 0, 'delete'))
+    assert cli.ok('server', 'list', '-f', 'json').json() == []
+
+
+@pytest.mark.parametrize('args, error', [
+    ([], 'Give a server, or a request shape: --image and/or '
+         '--block-device.'),
+    (['--block-device', 'source=blank,destination=volume'],
+     'A blank->volume block device needs size= in GiB.'),
+    (['--block-device', 'source=blank'],
+     "Block device 'source=blank' needs source= and destination=."),
+    (['--image', '../etc/passwd'],
+     "The image '../etc/passwd' is not an image UUID nor an http(s) URL."),
+    (['00000000-0000-0000-0000-000000000000'],
+     'Instance 00000000-0000-0000-0000-000000000000 could not be found.'),
+    (['00000000-0000-0000-0000-000000000000', '--image',
+      '00000000-0000-0000-0000-000000000000'],
+     'Give a server, or a request shape (--image, --block-device), not '
+     'both.'),
+])
+def test_graph_refuses_bad_input_with_one_error(cli, tmp_path, args, error):
+    before = set(os.listdir(tmp_path))
+    result = cli('flow', 'graph', *args, '-o', str(tmp_path / 'out.dot'))
+    assert result.code == 1
+    assert result.out == ''
+    assert result.err.splitlines() == [error], result.err
+    assert set(os.listdir(tmp_path)) == before
+
+
+def test_graph_writes_png_only_to_a_file(cli, image_id):
+    result = cli('flow', 'graph', '--image', image_id, '--format', 'png')
+    assert (result.code, result.out, result.err.splitlines()) == (
+        1, '', ['PNG output needs -o FILE.'])
+
+
+def test_graph_to_a_file_it_cannot_write(cli, image_id, tmp_path):
+    result = cli('flow', 'graph', '--image', image_id, '-o',
+                 str(tmp_path / 'missing' / 'g.dot'))
+    assert result.code == 1
+    assert result.err.startswith('Cannot write %s: ' % (
+        tmp_path / 'missing' / 'g.dot'))
+    assert not (tmp_path / 'missing').exists()
+
+
+def test_flow_show_of_an_unknown_server(cli):
+    result = cli('flow', 'show', 'nope')
+    assert (result.code, result.out, result.err.splitlines()) == (
+        1, '', ['Instance nope could not be found.'])
