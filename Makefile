@@ -7,8 +7,10 @@ BIN := $(VENV)/bin
 DEMO_DIR ?= .demo
 
 # Debian packages: qemu-img for disks, libvirt headers to build
-# libvirt-python, graphviz for flow diagrams.
-DEBIAN_PACKAGES := qemu-utils libvirt-dev libvirt-clients pkg-config graphviz
+# libvirt-python, graphviz for flow diagrams, chromium and its driver for
+# the dashboard's browser tests.
+DEBIAN_PACKAGES := qemu-utils libvirt-dev libvirt-clients pkg-config graphviz \
+	chromium chromium-driver
 
 # Real Glance and Cinder for the functional tests, each in its own
 # virtualenv (their pinned libraries must not meet spawnflow's).

@@ -1,12 +1,16 @@
 """``spawnflow conductor`` and ``spawnflow job list``."""
 
+import logging
 import signal
 
 from cliff import command
 from cliff import lister
 
 from spawnflow import conductor
+from spawnflow import dashboard
 from spawnflow import exception
+
+LOG = logging.getLogger(__name__)
 
 
 class RunConductor(command.Command):
@@ -24,10 +28,14 @@ class RunConductor(command.Command):
         service = conductor.Conductor(client.engine, client.board,
                                       client.conf)
         port = client.conf.conductor.metrics_port
-        server = None
+        servers = []
         if port:
-            server = service.metrics.serve(client.conf.conductor.metrics_host,
-                                           port)
+            servers.append(service.metrics.serve(
+                client.conf.conductor.metrics_host, port))
+        if client.conf.conductor.serve_dashboard:
+            page = dashboard.serve(self.app.reader, client.conf)
+            servers.append(page)
+            LOG.info('Dashboard on %s', page.url)
         self.app.on_interrupt = service.stop
         previous = signal.signal(signal.SIGTERM,
                                  lambda signum, frame: service.stop())
@@ -36,7 +44,7 @@ class RunConductor(command.Command):
         finally:
             signal.signal(signal.SIGTERM, previous)
             self.app.on_interrupt = None
-            if server is not None:
+            for server in servers:
                 server.shutdown()
 
 

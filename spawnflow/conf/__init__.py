@@ -9,6 +9,7 @@ from oslo_config import cfg
 
 from spawnflow.conf import cinder
 from spawnflow.conf import compute
+from spawnflow.conf import dashboard
 from spawnflow.conf import database
 from spawnflow.conf import glance
 from spawnflow.conf import image
@@ -18,7 +19,7 @@ from spawnflow.conf import service_user
 from spawnflow.conf import volume
 
 _MODULES = (compute, database, image, libvirt, volume, cinder, glance,
-            service_user, jobboard)
+            service_user, jobboard, dashboard)
 
 
 def register_opts(conf):

@@ -56,6 +56,9 @@ conductor_opts = [
     cfg.PortOpt('metrics_port', default=0,
                 help='Port of the Prometheus metrics endpoint (/metrics); '
                      '0 serves none.'),
+    cfg.BoolOpt('serve_dashboard', default=False,
+                help='Serve the read-only dashboard ([dashboard] host and '
+                     'port) while the conductor runs.'),
     cfg.IntOpt('admission_grace', default=60, min=0,
                help='Seconds after which `spawnflow resume` (with a job '
                     'board) fails a BUILD instance that has no flow: its '
