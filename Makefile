@@ -53,6 +53,7 @@ bench: venv
 	$(BIN)/python bench/persistence.py
 	$(BIN)/python bench/resume.py
 	$(BIN)/python bench/conductors.py
+	$(BIN)/python bench/dashboard.py
 
 sample-config: venv
 	$(BIN)/oslo-config-generator --config-file etc/oslo-config-generator/spawnflow.conf
