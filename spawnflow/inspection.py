@@ -19,6 +19,7 @@ nothing here can change state.
 
 import dataclasses
 import datetime
+import re
 import reprlib
 
 import taskflow.engines
@@ -40,6 +41,7 @@ SHORT = 72
 #: Flow states after which nothing moves the flow again.
 FINISHED = (states.SUCCESS, states.REVERTED)
 
+_CONTROL = re.compile(r'[\x00-\x08\x0b-\x1f\x7f]')
 _REPR = reprlib.Repr()
 _REPR.maxstring = _REPR.maxother = SHORT
 _REPR.maxdict = _REPR.maxlist = 4
@@ -289,12 +291,16 @@ def _fill_events(atoms, events):
 
 def short(value):
     """``value`` in at most about SHORT characters of one line, masked of
-    secrets (a dict's secret keys too)."""
+    secrets (a dict's secret keys too), without control characters
+    (which no XML, so no SVG, may hold)."""
     if isinstance(value, str):
         lines = secrets.mask_text(value).strip().splitlines() or ['']
         text = lines[0] + (' ...' if len(lines) > 1 else '')
+    elif isinstance(value, (dict, list, tuple)):
+        text = _REPR.repr(secrets.mask_dict(value))
     else:
-        text = secrets.mask_text(_REPR.repr(secrets.mask_dict(value)))
+        text = secrets.mask_text(_REPR.repr(value))
+    text = _CONTROL.sub('\ufffd', text)
     return text if len(text) <= SHORT else text[:SHORT - 3] + '...'
 
 
