@@ -7,12 +7,13 @@ import tempfile
 
 
 @contextlib.contextmanager
-def atomic_file(path, mode='wb'):
+def atomic_file(path, mode='wb', permissions=None):
     """Yield a temporary file that replaces ``path`` only when complete.
 
     The data is fsynced before the rename, so after a crash ``path`` is
     either the old content or the whole new content, never a part. The
     stream's ``name`` is the temporary path, for checks before the rename.
+    The file is readable by its owner only, unless ``permissions`` says.
     """
     handle, tmp_path = tempfile.mkstemp(
         dir=os.path.dirname(path), prefix='.%s.' % os.path.basename(path),
@@ -23,6 +24,8 @@ def atomic_file(path, mode='wb'):
             yield stream
             stream.flush()
             os.fsync(stream.fileno())
+        if permissions is not None:
+            os.chmod(tmp_path, permissions)
         os.replace(tmp_path, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -50,3 +53,11 @@ def remove(path):
         return True
     except (FileNotFoundError, NotADirectoryError):
         return False
+
+
+def user_file_permissions():
+    """The permissions a file the user asked for gets (0666 less the
+    umask), as open() would give it."""
+    umask = os.umask(0o077)
+    os.umask(umask)
+    return 0o666 & ~umask

@@ -35,7 +35,14 @@ spawnflow server create --flavor m1.tiny --image "$IMAGE" \
 
 say server list
 spawnflow server list
+SERVER=$(spawnflow server list -f value -c ID -c Name | awk '$2 == "demo" {print $1; exit}')
+say flow show "$SERVER" -c Task -c State -c Duration -c Result
+spawnflow flow show "$SERVER" -c Task -c State -c Duration -c Result
+say flow graph "$SERVER" --format png -o demo-flow.png
+spawnflow flow graph "$SERVER" --format png -o "$DEMO_DIR/demo-flow.png"
 say volume list
 spawnflow volume list
-printf '\nState, database and config are in %s (spawnflow --config-file %s ...).\n' \
+printf '\nThe build as a diagram: %s/demo-flow.png; live, in a browser: spawnflow --config-file %s dashboard\n' \
+    "$DEMO_DIR" "$CONF"
+printf 'State, database and config are in %s (spawnflow --config-file %s ...).\n' \
     "$DEMO_DIR" "$CONF"

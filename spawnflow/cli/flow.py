@@ -139,7 +139,9 @@ class GraphFlow(command.Command):
 def _write(path, data):
     """Write ``data`` to ``path`` whole or not at all."""
     try:
-        with fileutils.atomic_file(os.path.abspath(path)) as out:
+        with fileutils.atomic_file(
+                os.path.abspath(path),
+                permissions=fileutils.user_file_permissions()) as out:
             out.write(data)
     except OSError as error:
         raise exception.SpawnflowError('Cannot write %s: %s'

@@ -124,6 +124,9 @@ def test_a_built_server_with_two_volumes_as_a_table_and_a_graph(
     _root, classes = _svg_classes(svg_path.read_bytes())
     assert sorted(classes) == sorted(expected)
     assert png_path.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert png_path.stat().st_mode & 0o777 == 0o666 & ~umask
 
 
 def _all_edges(graph):
