@@ -18,3 +18,13 @@ def test_readme_python_example_runs(tmp_path):
     assert lines[0] == "active ['vda', 'vdb']"
     assert lines[1].startswith("create ['mark-building', 'claim-resources'")
     assert lines[-1] == '[]'
+
+
+def test_readme_images_are_in_the_tree():
+    with open(README) as stream:
+        images = re.findall(r'!\[[^\]]*\]\(([^)]+)\)', stream.read())
+    assert images == ['docs/images/flow-two-volumes.png',
+                      'docs/images/flow-failed-reverted.png']
+    for image in images:
+        with open(os.path.join(os.path.dirname(README), image), 'rb') as f:
+            assert f.read(8) == b'\x89PNG\r\n\x1a\n', image
