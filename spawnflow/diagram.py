@@ -137,6 +137,8 @@ def _label(atom):
         lines.append('failed: ' + cause)
     if atom.revert_order is not None:
         revert = 'revert #%d' % atom.revert_order
+        if atom.revert_runs > 1:
+            revert += ' \u00b7 ran %d times' % atom.revert_runs
         if atom.revert_duration is not None:
             revert += ' \u00b7 %s' % inspection.duration_text(
                 atom.revert_duration)

@@ -56,8 +56,10 @@ def remove(path):
 
 
 def user_file_permissions():
-    """The permissions a file the user asked for gets (0666 less the
-    umask), as open() would give it."""
-    umask = os.umask(0o077)
-    os.umask(umask)
-    return 0o666 & ~umask
+    """The permissions a file the user asked for gets (0666 less this
+    process's umask), as open() would give it."""
+    with open('/proc/self/status') as status:
+        for line in status:
+            if line.startswith('Umask:'):
+                return 0o666 & ~int(line.split()[1], 8)
+    return 0o644

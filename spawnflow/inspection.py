@@ -22,7 +22,6 @@ import datetime
 import re
 import reprlib
 
-import taskflow.engines
 from taskflow import exceptions as tf_exceptions
 from taskflow import flow as tf_flow
 from taskflow import states
@@ -30,16 +29,19 @@ from taskflow import storage
 
 from spawnflow import exception
 from spawnflow import flows
+from spawnflow.flows import changed
 from spawnflow.persistence import api as db_api
 from spawnflow.persistence import taskflow_backend
 from spawnflow import retry
 from spawnflow import secrets
 
-ACTIONS = ('create', 'delete')
+ACTIONS = tuple(flows.FACTORIES)
 #: Characters of a result or a cause a view keeps.
 SHORT = 72
-#: Flow states after which nothing moves the flow again.
-FINISHED = (states.SUCCESS, states.REVERTED)
+#: The factories a saved flow may name, by the name TaskFlow saves: a
+#: view calls no other code a database row names.
+KNOWN_FACTORIES = {'%s.%s' % (f.__module__, f.__name__): f for f in (
+    *flows.FACTORIES.values(), changed.get_revert_flow)}
 
 _CONTROL = re.compile(r'[\x00-\x08\x0b-\x1f\x7f]')
 _REPR = reprlib.Repr()
@@ -66,6 +68,9 @@ class AtomView:
     cause: str | None = None
     #: Its place (from 1) among the reverts of the flow, when reverted.
     revert_order: int | None = None
+    #: Reverts recorded; more than one when a resume reverted it again.
+    revert_runs: int = 0
+    #: Its last revert.
     revert_started_at: datetime.datetime | None = None
     revert_finished_at: datetime.datetime | None = None
     #: "Reverted", or "Error: <why>", when its revert ended.
@@ -130,16 +135,6 @@ class FlowView:
     def atoms(self):
         return list(self.root.atoms())
 
-    @property
-    def finished(self):
-        return self.state in FINISHED
-
-    def atom(self, name):
-        return next(atom for atom in self.atoms if atom.name == name)
-
-    def failed_atoms(self):
-        return [atom for atom in self.atoms if atom.failed]
-
     def revert_path(self):
         """The reverted (or reverting) atoms in the order their reverts
         started."""
@@ -171,10 +166,9 @@ class Reader:
     own (writes are refused by the database itself)."""
 
     def __init__(self, conf):
-        self.conf = conf
         engine = db_api.create_engine(
             conf.database.connection, conf.database.sqlite_busy_timeout,
-            read_only=True)
+            conf.database.idle_transaction_timeout, read_only=True)
         policy = retry.Policy(conf.database.db_max_retries,
                               conf.database.db_retry_interval,
                               conf.database.db_max_retry_interval)
@@ -196,7 +190,8 @@ class Reader:
     def flows(self, instance_uuid, action='create'):
         """The views of the instance's flows for ``action`` (or 'all'),
         oldest first. A flow replaced because the code changed
-        (spawnflow.flows.changed) is left out; its replacement is shown."""
+        (spawnflow.flows.changed) is shown by its replacement, and only
+        with 'all' itself."""
         if action != 'all' and action not in ACTIONS:
             raise exception.InvalidRequest(
                 'The action must be one of %s or all, not %r.'
@@ -211,8 +206,8 @@ class Reader:
         views = []
         for detail in sorted(book, key=lambda d: d.meta.get('action_id', 0)):
             meta = detail.meta
-            if 'replaced_by' in meta or (
-                    action != 'all' and meta.get('action') != action):
+            if action != 'all' and (meta.get('action') != action
+                                    or 'replaced_by' in meta):
                 continue
             owner = self.db.flow_owner_get(detail.uuid) or {}
             views.append(_view(detail, actions.get(meta.get('action_id')),
@@ -223,10 +218,7 @@ class Reader:
 def _view(detail, action, owner):
     """The view of one saved flow detail, its action (with its events)
     and its owner row."""
-    try:
-        root = _shape(taskflow.engines.flow_from_detail(detail))
-    except (ImportError, ValueError, TypeError):
-        root = Group(detail.name, [], [])  # its factory is gone
+    root = _saved_shape(detail)
     known = {atom.name: atom for atom in root.atoms()}
     for saved in detail:
         if saved.name == storage.Storage.injector_name:
@@ -248,6 +240,21 @@ def _view(detail, action, owner):
         message=action.get('message'))
 
 
+def _saved_shape(detail):
+    """The Group of the flow the detail's saved factory builds; an empty
+    one (its atoms are added as saved) when that factory is not one of
+    KNOWN_FACTORIES or fails with the saved arguments."""
+    saved = detail.meta.get('factory') or {}
+    factory = KNOWN_FACTORIES.get(saved.get('name'))
+    if factory is not None:
+        try:
+            return _shape(factory(*saved.get('args', ()),
+                                  **saved.get('kwargs', {})))
+        except Exception:  # saved by code whose factory took other args
+            pass
+    return Group(detail.name, [], [])
+
+
 def _fill_saved(atom, saved):
     atom.state = saved.state or states.PENDING
     atom.intention = saved.intention or states.EXECUTE
@@ -261,9 +268,10 @@ def _fill_saved(atom, saved):
 
 
 def _fill_events(atoms, events):
-    """Times, runs and owners from the action events (in the order they
-    were recorded), and the order of the reverts."""
-    reverts = []
+    """Times (of the last run), runs and owners from the action events
+    (in the order they were recorded), and the order of the reverts (by
+    their first run)."""
+    reverts = {}
     for event in events:
         name = event['event']
         reverting = name.startswith('revert-') and name[7:] in atoms
@@ -271,9 +279,9 @@ def _fill_events(atoms, events):
         if atom is None:
             continue
         if reverting:
-            if atom not in reverts:
-                reverts.append(atom)
-                atom.revert_started_at = event['start_time']
+            reverts.setdefault(atom.name, atom)
+            atom.revert_runs += 1
+            atom.revert_started_at = event['start_time']
             atom.revert_finished_at = event['finish_time']
             if event['result'] == 'Reverted':
                 atom.revert_result = 'Reverted'
@@ -285,7 +293,7 @@ def _fill_events(atoms, events):
             atom.started_at = event['start_time']
             atom.finished_at = event['finish_time']
             atom.owner = event['host']
-    for order, atom in enumerate(reverts, start=1):
+    for order, atom in enumerate(reverts.values(), start=1):
         atom.revert_order = order
 
 

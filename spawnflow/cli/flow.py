@@ -15,8 +15,8 @@ from spawnflow import fileutils
 from spawnflow import inspection
 
 COLUMNS = ('Task', 'State', 'Intention', 'Started', 'Duration', 'Runs',
-           'Owner', 'Result', 'Cause', 'Revert Order', 'Revert Duration',
-           'Revert Result')
+           'Owner', 'Result', 'Cause', 'Revert Order', 'Revert Runs',
+           'Revert Duration', 'Revert Result')
 
 
 class DurationColumn(columns.FormattableColumn):
@@ -39,7 +39,8 @@ def atom_row(atom):
             DurationColumn(atom.duration), atom.runs, atom.owner or '',
             atom.result, atom.cause or '',
             '' if atom.revert_order is None else atom.revert_order,
-            DurationColumn(atom.revert_duration), atom.revert_result or '')
+            atom.revert_runs, DurationColumn(atom.revert_duration),
+            atom.revert_result or '')
 
 
 class ShowFlow(lister.Lister):
@@ -62,7 +63,8 @@ class ShowFlow(lister.Lister):
         return parser
 
     def take_action(self, parsed_args):
-        views = self.app.reader.flows(parsed_args.server, parsed_args.action)
+        views = _saved_views(self.app.reader, parsed_args.server,
+                             parsed_args.action)
         if parsed_args.action == 'all':
             return (('Action', 'Flow State') + COLUMNS,
                     [(view.action, view.state) + atom_row(atom)
@@ -95,21 +97,32 @@ class GraphFlow(command.Command):
                             default='dot', dest='output_format',
                             help='dot (default), svg or png')
         parser.add_argument('-o', '--output', metavar='FILE',
-                            help='Write to FILE (default: standard output)')
+                            help='Write to FILE (default, or -: standard '
+                                 'output)')
         return parser
 
     def take_action(self, parsed_args):
         view = self._view(parsed_args)
-        if parsed_args.output_format == 'png' and not parsed_args.output:
-            raise exception.InvalidRequest('PNG output needs -o FILE.')
+        to_stdout = parsed_args.output in (None, '-')
+        binary = parsed_args.output_format == 'png'
+        stdout = getattr(self.app.stdout, 'buffer', None)
+        if to_stdout and binary and (stdout is None
+                                     or self.app.stdout.isatty()):
+            raise exception.InvalidRequest(
+                'PNG output goes to a file (-o FILE) or a pipe, not to a '
+                'terminal.')
         try:
             drawn = diagram.render(view, parsed_args.output_format)
         except graphviz.ExecutableNotFound:
             raise exception.SpawnflowError(
                 'Graphviz\'s dot is not installed (Debian: apt-get install '
                 'graphviz).')
-        if parsed_args.output:
+        if not to_stdout:
             _write(parsed_args.output, drawn)
+        elif binary:
+            self.app.stdout.flush()
+            stdout.write(drawn)
+            stdout.flush()
         else:
             self.app.stdout.write(drawn.decode())
 
@@ -120,13 +133,8 @@ class GraphFlow(command.Command):
                 'Give a server, or a request shape (--image, '
                 '--block-device), not both.')
         if parsed_args.server:
-            views = self.app.reader.flows(parsed_args.server,
-                                          parsed_args.action)
-            if not views:
-                raise exception.SpawnflowError(
-                    'Server %s has no %s flow saved.'
-                    % (parsed_args.server, parsed_args.action))
-            return views[-1]
+            return _saved_views(self.app.reader, parsed_args.server,
+                                parsed_args.action)[-1]
         if not shape_given:
             raise exception.InvalidRequest(
                 'Give a server, or a request shape: --image and/or '
@@ -136,9 +144,28 @@ class GraphFlow(command.Command):
                                                   parsed_args.block_devices))
 
 
+def _saved_views(reader, server, action):
+    """The server's flow views for ``action``; an error when there are
+    none (a build that crashed before its flow was saved, a delete not
+    asked for)."""
+    views = reader.flows(server, action)
+    if not views:
+        raise exception.SpawnflowError(
+            'Server %s has no %sflow saved.'
+            % (server, '' if action == 'all' else action + ' '))
+    return views
+
+
 def _write(path, data):
-    """Write ``data`` to ``path`` whole or not at all."""
+    """Write ``data`` to ``path``: a new or regular file is replaced whole
+    or not at all; anything else (a device, a pipe, a symlink's target)
+    is written into, as a shell redirection would."""
     try:
+        if os.path.islink(path) or (os.path.exists(path)
+                                    and not os.path.isfile(path)):
+            with open(path, 'wb') as out:
+                out.write(data)
+            return
         with fileutils.atomic_file(
                 os.path.abspath(path),
                 permissions=fileutils.user_file_permissions()) as out:

@@ -11,6 +11,7 @@ import contextlib
 import copy
 import functools
 import os
+import urllib.parse
 import uuid as uuidlib
 
 import sqlalchemy as sa
@@ -97,13 +98,19 @@ def create_engine(url, busy_timeout=30, idle_transaction_timeout=10,
 
 
 def _sqlite_read_only_engine(sa_url, busy_timeout):
-    """An SQLite engine whose connections refuse writes (query_only)
-    and open an existing file only."""
+    """An SQLite engine whose connections refuse writes (query_only) and
+    open an existing file only (mode=ro: never a new, empty one)."""
     database = sa_url.database
-    if database and database != ':memory:' and not os.path.isfile(database):
+    if not database or database == ':memory:':
+        raise exception.SpawnflowError(
+            'A read-only view needs a database file, not %s.' % database)
+    if not os.path.isfile(database):
         raise exception.SpawnflowError(
             'No database at %s: run `spawnflow db sync` first.' % database)
-    engine = sa.create_engine(sa_url, connect_args={'timeout': busy_timeout})
+    engine = sa.create_engine(
+        sa.engine.URL.create('sqlite', database='file:%s' % urllib.parse.quote(
+            os.path.abspath(database)), query={'mode': 'ro', 'uri': 'true'}),
+        connect_args={'timeout': busy_timeout})
 
     @sa.event.listens_for(engine, 'connect')
     def _set_query_only(dbapi_conn, _record):

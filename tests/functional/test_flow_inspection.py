@@ -3,15 +3,21 @@ libvirt's test driver): every atom with its recorded state, the failed
 task and the revert path, a build killed mid-flow and resumed, and the
 request-shape graph of a build that is never made."""
 
+import json
 import os
+import pty
+import stat
 import subprocess
 import sys
+import threading
 from xml.etree import ElementTree
 
 import pydot
 import pytest
+import sqlalchemy as sa
 
 from spawnflow import faultinject
+from spawnflow import objects
 from spawnflow.flows import build
 from spawnflow.flows import changed
 from spawnflow.flows import delete
@@ -275,10 +281,119 @@ def test_graph_refuses_bad_input_with_one_error(cli, tmp_path, args, error):
     assert set(os.listdir(tmp_path)) == before
 
 
-def test_graph_writes_png_only_to_a_file(cli, image_id):
-    result = cli('flow', 'graph', '--image', image_id, '--format', 'png')
-    assert (result.code, result.out, result.err.splitlines()) == (
-        1, '', ['PNG output needs -o FILE.'])
+def _graph_process(config_file, image_id, *args, **kwargs):
+    return subprocess.run(
+        [sys.executable, '-m', 'spawnflow.cli.main', '--config-file',
+         config_file, 'flow', 'graph', '--image', image_id, *args],
+        timeout=60, **kwargs)
+
+
+def test_png_goes_to_a_pipe_but_not_to_a_terminal(cli, image_id,
+                                                  config_file):
+    piped = _graph_process(config_file, image_id, '--format', 'png', '-o',
+                           '-', capture_output=True)
+    assert piped.returncode == 0, piped.stderr
+    assert piped.stdout[:8] == b'\x89PNG\r\n\x1a\n'
+    controller, terminal = pty.openpty()
+    try:
+        on_tty = _graph_process(config_file, image_id, '--format', 'png',
+                                stdout=terminal, stderr=subprocess.PIPE,
+                                text=True)
+    finally:
+        os.close(terminal)
+        os.close(controller)
+    assert on_tty.returncode == 1
+    assert on_tty.stderr.splitlines() == [
+        'PNG output goes to a file (-o FILE) or a pipe, not to a terminal.']
+
+
+def test_graph_writes_into_a_fifo_and_through_a_symlink(cli, image_id,
+                                                        tmp_path):
+    """What is not a regular file is written into, not replaced."""
+    target = tmp_path / 'target.dot'
+    target.write_text('old')
+    link = tmp_path / 'link.dot'
+    link.symlink_to(target)
+    cli.ok('flow', 'graph', '--image', image_id, '-o', str(link))
+    assert link.is_symlink() and target.read_text().startswith('digraph')
+    fifo = tmp_path / 'fifo'
+    os.mkfifo(fifo)
+    read = []
+    reader = threading.Thread(target=lambda: read.append(
+        fifo.read_bytes()))
+    reader.start()
+    cli.ok('flow', 'graph', '--image', image_id, '-o', str(fifo))
+    reader.join(timeout=30)
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert read[0].startswith(b'digraph')
+
+
+def test_a_factory_named_in_the_database_is_never_called(cli, image_id,
+                                                         tmp_path):
+    """A row that names other code than spawnflow's flow factories is
+    shown as saved; its code does not run."""
+    server = _create(cli, image_id).json()
+    marker = tmp_path / 'ran'
+    engine = sa.create_engine('sqlite:///%s' % (
+        tmp_path / 'state' / 'spawnflow.sqlite'))
+    with engine.begin() as conn:
+        (meta,) = conn.execute(sa.text(
+            'SELECT meta FROM flowdetails')).scalars()
+        meta = json.loads(meta)
+        meta['factory'] = {'name': 'os.system', 'args': [
+            'touch %s' % marker], 'kwargs': {}}
+        conn.execute(sa.text('UPDATE flowdetails SET meta = :meta'),
+                     {'meta': json.dumps(meta)})
+    engine.dispose()
+    rows = cli.ok('flow', 'show', server['id'], '-f', 'json').json()
+    assert sorted(row['Task'] for row in rows) == sorted(
+        _expected_atoms(image_id, volumes=0))
+    assert {row['State'] for row in rows} == {'SUCCESS'}
+    cli.ok('flow', 'graph', server['id'])
+    assert not marker.exists()
+
+
+def test_a_revert_resumed_after_a_crash_counts_its_runs(cli, image_id,
+                                                        config_file):
+    env = dict(os.environ, **{faultinject.FAIL_ENV: 'start-domain',
+                              faultinject.CRASH_ENV:
+                              'define-domain:after-revert'})
+    killed = subprocess.run(
+        [sys.executable, '-m', 'spawnflow.cli.main', '--config-file',
+         config_file, 'server', 'create', 'reverting', '--flavor',
+         'm1.tiny', '--image', image_id], env=env, capture_output=True,
+        text=True, timeout=120)
+    assert killed.returncode == -9, killed.stderr
+    (server,) = cli.ok('server', 'list', '-f', 'json').json()
+    rows = {row['Task']: row for row in cli.ok(
+        'flow', 'show', server['ID'], '-f', 'json').json()}
+    assert rows['define-domain']['State'] == 'REVERTING'
+    assert rows['define-domain']['Revert Duration'] is None
+
+    cli.ok('resume')
+    rows = {row['Task']: row for row in cli.ok(
+        'flow', 'show', server['ID'], '-f', 'json').json()}
+    assert rows['define-domain']['State'] == 'REVERTED'
+    assert rows['define-domain']['Revert Runs'] == 2
+    assert rows['start-domain']['Revert Runs'] == 1
+    # Its duration is its last revert's, not the time since the first.
+    assert 0 <= rows['define-domain']['Revert Duration'] < 5
+    assert rows['mark-building']['Revert Order'] == len(
+        [row for row in rows.values() if row['Revert Order'] != ''])
+
+
+def test_flow_show_of_a_server_without_a_flow(cli, client):
+    """A build killed before its flow was saved has no flow to show."""
+    request = objects.BuildRequest('flowless', objects.Flavor.named(
+        'm1.tiny'), image_ref='00000000-0000-0000-0000-000000000001')
+    client.db.instance_create('00000000-0000-0000-0000-0000000000aa',
+                              request, vm_state='building',
+                              task_state='scheduling')
+    for command in ('show', 'graph'):
+        result = cli('flow', command, '00000000-0000-0000-0000-0000000000aa')
+        assert (result.code, result.out, result.err.splitlines()) == (
+            1, '', ['Server 00000000-0000-0000-0000-0000000000aa has no '
+                    'create flow saved.'])
 
 
 def test_graph_to_a_file_it_cannot_write(cli, image_id, tmp_path):
