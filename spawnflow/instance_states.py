@@ -19,3 +19,12 @@ DELETING = 'deleting'
 
 #: The task states of a build, in order.
 BUILD_TASK_STATES = (SCHEDULING, BLOCK_DEVICE_MAPPING, SPAWNING)
+
+#: The status the API shows for each vm_state (Nova's API: BUILD, ...).
+STATUS = {BUILDING: 'BUILD', ACTIVE: 'ACTIVE', ERROR: 'ERROR',
+          DELETED: 'DELETED'}
+
+
+def status(vm_state):
+    """The API status of a vm_state (itself when it has none)."""
+    return STATUS.get(vm_state, vm_state)

@@ -27,19 +27,19 @@ class RunConductor(command.Command):
                 'no jobs to run.')
         service = conductor.Conductor(client.engine, client.board,
                                       client.conf)
-        port = client.conf.conductor.metrics_port
         servers = []
-        if port:
-            servers.append(service.metrics.serve(
-                client.conf.conductor.metrics_host, port))
-        if client.conf.conductor.serve_dashboard:
-            page = dashboard.serve(self.app.reader, client.conf)
-            servers.append(page)
-            LOG.info('Dashboard on %s', page.url)
         self.app.on_interrupt = service.stop
         previous = signal.signal(signal.SIGTERM,
                                  lambda signum, frame: service.stop())
         try:
+            port = client.conf.conductor.metrics_port
+            if port:
+                servers.append(service.metrics.serve(
+                    client.conf.conductor.metrics_host, port))
+            if client.conf.conductor.serve_dashboard:
+                page = dashboard.serve(self.app.reader, client.conf)
+                servers.append(page)
+                LOG.info('Dashboard on %s', page.url)
             service.run()
         finally:
             signal.signal(signal.SIGTERM, previous)

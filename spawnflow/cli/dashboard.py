@@ -1,11 +1,20 @@
 """``spawnflow dashboard``: serve the read-only web page of the builds."""
 
+import argparse
 import signal
 import threading
 
 from cliff import command
 
 from spawnflow import dashboard
+
+
+def _port(value):
+    port = int(value) if value.isdigit() else -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(
+            'a port is a number from 0 to 65535, not %r' % value)
+    return port
 
 
 class RunDashboard(command.Command):
@@ -18,7 +27,7 @@ class RunDashboard(command.Command):
         parser.add_argument('--bind', metavar='ADDRESS',
                             help='Address to listen on (default: '
                                  '[dashboard] host, 127.0.0.1)')
-        parser.add_argument('--port', type=int,
+        parser.add_argument('--port', type=_port,
                             help='Port to listen on (default: [dashboard] '
                                  'port, 8470; 0 picks a free one)')
         return parser

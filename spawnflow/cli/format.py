@@ -4,9 +4,6 @@ from cliff import columns
 
 from spawnflow import instance_states as states
 
-STATUS = {states.BUILDING: 'BUILD', states.ACTIVE: 'ACTIVE',
-          states.ERROR: 'ERROR', states.DELETED: 'DELETED'}
-
 
 class BlockDevicesColumn(columns.FormattableColumn):
     """One line per block device for tables; the full rows for json."""
@@ -32,7 +29,7 @@ def server_fields(instance):
     fields = {
         'id': instance['uuid'],
         'name': instance['display_name'],
-        'status': STATUS.get(instance['vm_state'], instance['vm_state']),
+        'status': states.status(instance['vm_state']),
         'task_state': instance['task_state'],
         'host': instance['host'],
         'flavor': '%s (vcpus=%d, ram=%d MiB, disk=%d GiB)' % (

@@ -3,8 +3,8 @@
 from cliff import lister
 from taskflow import states
 
-from spawnflow.cli import format
 from spawnflow import exception
+from spawnflow import instance_states
 
 
 class Resume(lister.Lister):
@@ -28,7 +28,6 @@ class Resume(lister.Lister):
             owners = [o['owner'] for o in client.db.flow_owner_list(uuid)
                       if o['action'] == action and o['owner']]
             rows.append((uuid, action, state,
-                         format.STATUS.get(instance['vm_state'],
-                                           instance['vm_state']),
+                         instance_states.status(instance['vm_state']),
                          owners[-1] if owners else ''))
         return ('Server', 'Action', 'Flow', 'Status', 'Owner'), rows

@@ -76,7 +76,7 @@ class ListServer(lister.Lister):
         columns = ('ID', 'Name', 'Status', 'Task State', 'Host', 'Flavor',
                    'Image')
         rows = [(i['uuid'], i['display_name'],
-                 format.STATUS.get(i['vm_state'], i['vm_state']),
+                 states.status(i['vm_state']),
                  i['task_state'], i['host'], i['flavor_name'],
                  i['image_ref'] or '')
                 for i in self.app.client.list()]

@@ -11,6 +11,12 @@ dashboard_opts = [
                             'authenticating proxy.'),
     cfg.PortOpt('port', default=8470,
                 help='Port the dashboard listens on.'),
+    cfg.ListOpt('trusted_hosts', default=[],
+                help='Host names (as in the Host header) the dashboard '
+                     'answers besides localhost, the loopback addresses '
+                     'and the address it listens on; any other gets 400 '
+                     '(a page that points its own name at this address '
+                     'cannot read the dashboard).'),
     cfg.FloatOpt('refresh_interval', default=1.0, min=0.2,
                  help='Seconds between two looks of an open page at the '
                       'build it shows (the page follows it without a '

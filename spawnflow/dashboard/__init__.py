@@ -23,10 +23,7 @@ from spawnflow import instance_states
 
 LOG = logging.getLogger(__name__)
 
-STATUS = {instance_states.BUILDING: 'BUILD',
-          instance_states.ACTIVE: 'ACTIVE',
-          instance_states.ERROR: 'ERROR',
-          instance_states.DELETED: 'DELETED'}
+LOOPBACK_HOSTS = ('localhost', '127.0.0.1', '::1')
 #: Scripts only from the page's own origin, nothing framed, no plugins.
 CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'self'; "
                            "style-src 'self'; img-src 'self' data:; "
@@ -34,11 +31,15 @@ CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'self'; "
                            "base-uri 'none'; form-action 'self'")
 
 
-def create_app(reader, refresh_interval=1.0):
+def create_app(reader, refresh_interval=1.0, trusted_hosts=()):
     """The dashboard application reading through ``reader``
-    (spawnflow.inspection.Reader)."""
+    (spawnflow.inspection.Reader). It answers requests for ``localhost``,
+    loopback addresses and ``trusted_hosts`` only (the Host header: a
+    page of another site that resolves its name to this address, DNS
+    rebinding, gets 400)."""
     app = flask.Flask(__name__)
     app.config['REFRESH_MS'] = int(refresh_interval * 1000)
+    app.config['TRUSTED_HOSTS'] = list(LOOPBACK_HOSTS + tuple(trusted_hosts))
 
     @app.after_request
     def _headers(response):
@@ -55,7 +56,9 @@ def create_app(reader, refresh_interval=1.0):
     @app.errorhandler(exception.SpawnflowError)
     def _error(error):
         LOG.warning('Dashboard: %s', error)
-        return flask.render_template('error.html', message=str(error)), 503
+        return flask.render_template(
+            'error.html', message='The database cannot be read now (the '
+            'dashboard\'s log says why).'), 503
 
     @app.get('/')
     def servers_page():
@@ -127,13 +130,12 @@ def _server_rows(reader):
 def _server_row(instance):
     now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
     return {'uuid': instance['uuid'], 'name': instance['display_name'],
-            'status': STATUS.get(instance['vm_state'], instance['vm_state']),
+            'status': instance_states.status(instance['vm_state']),
             'task_state': instance['task_state'] or '',
             'host': instance['host'] or '',
             'age': inspection.age_text(instance['created_at'], now),
             'created': _time(instance['created_at']),
-            'flavor': instance['flavor_name'],
-            'image': instance['image_ref'] or ''}
+            'flavor': instance['flavor_name']}
 
 
 def _duration(seconds):
@@ -149,8 +151,10 @@ def serve(reader, conf, host=None, port=None):
     ``port`` (default: [dashboard] host and port); the running Server
     (shutdown() it)."""
     options = conf.dashboard
-    return Server(create_app(reader, options.refresh_interval),
-                  options.host if host is None else host,
+    host = options.host if host is None else host
+    return Server(create_app(reader, options.refresh_interval,
+                             [host] + options.trusted_hosts),
+                  host,
                   options.port if port is None else port).start()
 
 

@@ -143,6 +143,31 @@ def test_no_database_file_is_an_error_and_creates_nothing(tmp_path):
     assert not (tmp_path / 'state').exists()
 
 
+def test_other_hosts_names_are_refused(client, reader):
+    """A page elsewhere that resolves its own name to the dashboard's
+    address (DNS rebinding) gets 400: only loopback names and the
+    trusted ones are answered."""
+    web = dashboard.create_app(reader, trusted_hosts=[
+        'dash.example']).test_client()
+    for host in ('localhost:8470', '127.0.0.1', 'dash.example:8470'):
+        assert web.get('/', headers={'Host': host}).status_code == 200, host
+    for host in ('evil.example', 'evil.example:8470', 'localhost.evil'):
+        assert web.get('/', headers={'Host': host}).status_code == 400, host
+
+
+def test_a_database_gone_meanwhile_is_a_503_and_not_a_new_file(
+        client, reader, tmp_path):
+    database = tmp_path / 'state' / 'spawnflow.sqlite'
+    client.close()
+    database.rename(tmp_path / 'moved.sqlite')
+    reader.db.engine.dispose()
+    answer = dashboard.create_app(reader).test_client().get('/')
+    assert answer.status_code == 503
+    text = answer.get_data(as_text=True)
+    assert 'cannot be read now' in text and 'sqlite' not in text
+    assert not database.exists()
+
+
 def test_no_secret_reaches_a_page(client, image, web, monkeypatch):
     """A cloud error carrying a password (as a volume driver's can,
     with its connection info) is masked on every page and fragment."""
@@ -190,6 +215,18 @@ def test_spawnflow_dashboard_serves_until_sigterm(client, image,
     assert process.returncode == 0, err
     with pytest.raises(urllib.error.URLError):
         _get(url)
+
+
+@pytest.mark.parametrize('port', ['99999', '-1', 'http'])
+def test_spawnflow_dashboard_refuses_a_bad_port(config_file, port):
+    result = subprocess.run(
+        [sys.executable, '-m', 'spawnflow.cli.main', '--config-file',
+         config_file, 'dashboard', '--port', port], capture_output=True,
+        text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1].endswith(
+        'argument --port: a port is a number from 0 to 65535, not %r'
+        % port)
 
 
 def test_spawnflow_dashboard_without_a_database(tmp_path):
