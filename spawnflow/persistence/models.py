@@ -8,6 +8,8 @@ from sqlalchemy import orm
 
 #: Tracebacks and error texts: MySQL's TEXT stops at 64 KiB.
 LongText = sa.Text().with_variant(mysql.MEDIUMTEXT(), 'mysql')
+#: Times a duration is computed from: MySQL's DATETIME keeps whole seconds.
+PreciseDateTime = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), 'mysql')
 
 
 def utcnow():
@@ -96,8 +98,9 @@ class InstanceAction(Base):
         sa.ForeignKey('instances.uuid'), index=True)
     request_id: orm.Mapped[str] = orm.mapped_column(sa.String(255))
     start_time: orm.Mapped[datetime.datetime] = orm.mapped_column(
-        default=utcnow)
-    finish_time: orm.Mapped[datetime.datetime | None]
+        PreciseDateTime, default=utcnow)
+    finish_time: orm.Mapped[datetime.datetime | None] = orm.mapped_column(
+        PreciseDateTime)
     message: orm.Mapped[str | None] = orm.mapped_column(sa.String(255))
 
 
@@ -109,8 +112,9 @@ class InstanceActionEvent(Base):
         sa.ForeignKey('instance_actions.id'), index=True)
     event: orm.Mapped[str] = orm.mapped_column(sa.String(255))
     start_time: orm.Mapped[datetime.datetime] = orm.mapped_column(
-        default=utcnow)
-    finish_time: orm.Mapped[datetime.datetime | None]
+        PreciseDateTime, default=utcnow)
+    finish_time: orm.Mapped[datetime.datetime | None] = orm.mapped_column(
+        PreciseDateTime)
     #: Success, Error or Reverted.
     result: orm.Mapped[str | None] = orm.mapped_column(sa.String(255))
     details: orm.Mapped[str | None] = orm.mapped_column(LongText)

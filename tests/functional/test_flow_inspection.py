@@ -409,3 +409,22 @@ def test_flow_show_of_an_unknown_server(cli):
     result = cli('flow', 'show', 'nope')
     assert (result.code, result.out, result.err.splitlines()) == (
         1, '', ['Instance nope could not be found.'])
+
+
+@pytest.mark.parametrize('database', ['postgresql', 'mariadb'])
+def test_durations_keep_their_fractions(request, capsys, tmp_path,
+                                        database):
+    """Task times keep microseconds on every database (MySQL's DATETIME
+    would keep whole seconds: migration 0005)."""
+    config = conftest.write_config(
+        tmp_path / 'db.conf', tmp_path / 'state',
+        connection=request.getfixturevalue('%s_url' % database))
+    cli = Cli(capsys, config)
+    cli.ok('db', 'sync')
+    image = cli.ok('image', 'create', 'cirros', '--file',
+                   conftest.make_qcow2(tmp_path / 'c.qcow2'),
+                   '--disk-format', 'qcow2', '-f', 'json').json()['id']
+    server = _create(cli, image).json()
+    rows = cli.ok('flow', 'show', server['id'], '-f', 'json').json()
+    assert {row['State'] for row in rows} == {'SUCCESS'}
+    assert any(row['Duration'] % 1 for row in rows), rows
