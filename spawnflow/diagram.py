@@ -148,10 +148,12 @@ def _label(atom):
     return _lines(lines)
 
 
-def _lines(lines):
-    """DOT label text: backslashes kept literal (a cause's ``\\N`` is
-    not the node's name), lines centred."""
-    return '\\n'.join(line.replace('\\', '\\\\') for line in lines)
+def _lines(lines, tooltip=False):
+    """DOT text of lines, each centred, backslashes kept literal (a
+    cause's ``\\N`` is not the node's name). Graphviz reads a tooltip's
+    escapes twice, so a backslash there is escaped twice."""
+    backslash = '\\' * (4 if tooltip else 2)
+    return '\\n'.join(line.replace('\\', backslash) for line in lines)
 
 
 def _tooltip(atom):
@@ -162,7 +164,7 @@ def _tooltip(atom):
         parts.append('cause: ' + atom.cause)
     if atom.revert_result:
         parts.append('revert: ' + atom.revert_result)
-    return _lines(parts)
+    return _lines(parts, tooltip=True)
 
 
 def _add_revert_path(dot, view):

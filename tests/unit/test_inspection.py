@@ -13,6 +13,7 @@ from spawnflow import diagram
 from spawnflow import inspection
 
 SVG = '{http://www.w3.org/2000/svg}'
+XLINK = '{http://www.w3.org/1999/xlink}'
 SHAPE = [(0, 'image', 'local'), (1, 'blank', 'volume'),
          (2, 'image', 'volume')]
 
@@ -86,6 +87,10 @@ def test_hostile_causes_stay_text(cause):
     assert len(nodes) == len(view.atoms)
     texts = ' '.join(t.text or '' for t in svg.iter(SVG + 'text'))
     assert 'failed: ' + cause[:20].strip() in texts
+    (tooltip,) = [a.get(XLINK + 'title') for a in svg.iter(SVG + 'a')
+                  if (a.get(XLINK + 'title') or '').startswith(
+                      'start-domain')]
+    assert 'cause: ' + cause in tooltip
 
 
 @settings(max_examples=60, deadline=None)
