@@ -174,3 +174,24 @@ def test_stale_partial_file_in_a_live_instance_directory(client, image):
     client.reap_orphans()
     assert not os.path.exists(stale)
     assert client.services.virt.state(live['uuid']) == 'running'
+
+
+def test_a_domain_undefined_while_listed_is_left_out(client, image):
+    """Domains listed, then one undefined (by its delete, elsewhere)
+    before its XML is read: the listing goes on without it."""
+    kept = client.build('kept', flavor='m1.tiny', image=image['id'])
+    gone = client.build('gone', flavor='m1.tiny', image=image['id'])
+    virt = client.services.virt
+    list_all = virt.conn.listAllDomains
+
+    def listed_then_one_undefined():
+        domains = list_all()
+        virt.destroy(gone['uuid'])
+        virt.conn.lookupByUUIDString(gone['uuid']).undefine()
+        return domains
+    virt.conn.listAllDomains = listed_then_one_undefined
+    try:
+        uuids = {domain['uuid'] for domain in virt.list_instances()}
+    finally:
+        virt.conn.listAllDomains = list_all
+    assert kept['uuid'] in uuids and gone['uuid'] not in uuids

@@ -149,7 +149,13 @@ class LibvirtDriver:
         'deployment'}]."""
         found = []
         for domain in self.conn.listAllDomains():
-            owner = guest_config.owner_from_xml(domain.XMLDesc())
+            try:
+                xml = domain.XMLDesc()
+            except libvirt.libvirtError:
+                if self._lookup(domain.UUIDString()) is None:
+                    continue  # undefined since it was listed
+                raise
+            owner = guest_config.owner_from_xml(xml)
             if owner:
                 found.append({'uuid': owner[0], 'deployment': owner[1],
                               'name': domain.name(),
