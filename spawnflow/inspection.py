@@ -36,6 +36,8 @@ from spawnflow import retry
 from spawnflow import secrets
 
 ACTIONS = tuple(flows.FACTORIES)
+#: What a caller may ask flows() for: one action, or all.
+ACTION_CHOICES = ACTIONS + ('all',)
 #: Characters of a result or a cause a view keeps.
 SHORT = 72
 #: The factories a saved flow may name, by the name TaskFlow saves: a
@@ -119,15 +121,11 @@ class FlowView:
     action: str
     name: str
     root: Group
-    instance_uuid: str | None = None
-    flow_uuid: str | None = None
     #: The flow's saved state (None: a plan, never saved).
     state: str | None = None
     #: Who holds (or last held) the flow, and when it claimed it.
     owner: str | None = None
     claimed_at: datetime.datetime | None = None
-    started_at: datetime.datetime | None = None
-    finished_at: datetime.datetime | None = None
     #: How the action ended, when it did not succeed.
     message: str | None = None
 
@@ -189,14 +187,14 @@ class Reader:
 
     def flows(self, instance_uuid, action='create'):
         """The views of the instance's flows for ``action`` (or 'all'),
-        oldest first. A flow replaced because the code changed
-        (spawnflow.flows.changed) is shown by its replacement, and only
-        with 'all' itself."""
-        if action != 'all' and action not in ACTIONS:
+        oldest first; none for an instance without a saved flow (or
+        unknown: ask instance() for that). A flow replaced because the
+        code changed (spawnflow.flows.changed) is shown by its
+        replacement, and only with 'all' itself."""
+        if action not in ACTION_CHOICES:
             raise exception.InvalidRequest(
-                'The action must be one of %s or all, not %r.'
-                % (', '.join(ACTIONS), action))
-        self.instance(instance_uuid)
+                'The action must be one of %s, not %r.'
+                % (', '.join(ACTION_CHOICES), action))
         try:
             book = self._backend.get_connection().get_logbook(instance_uuid)
         except tf_exceptions.NotFound:
@@ -232,12 +230,8 @@ def _view(detail, action, owner):
     _fill_events(known, action.get('events', []))
     return FlowView(
         action=detail.meta.get('action'), name=detail.name, root=root,
-        instance_uuid=detail.meta.get('instance_uuid'),
-        flow_uuid=detail.uuid, state=detail.state,
-        owner=owner.get('owner'), claimed_at=owner.get('claimed_at'),
-        started_at=action.get('start_time'),
-        finished_at=action.get('finish_time'),
-        message=action.get('message'))
+        state=detail.state, owner=owner.get('owner'),
+        claimed_at=owner.get('claimed_at'), message=action.get('message'))
 
 
 def _saved_shape(detail):
@@ -317,12 +311,21 @@ def _seconds(start, end):
 
 
 def duration_text(seconds):
-    """A duration for people: 0.02 s, 34.1 s, 2 min 5 s."""
+    """A duration for people: 0.02 s, 34.1 s, 2 min 5 s ('' for None:
+    not finished)."""
+    if seconds is None:
+        return ''
     if seconds < 10:
         return '%.2f s' % seconds
     if seconds < 120:
         return '%.1f s' % seconds
     return '%d min %d s' % divmod(round(seconds), 60)
+
+
+def time_text(value, sep='T'):
+    """A recorded time to the second, in UTC as recorded ('' for
+    None)."""
+    return value.isoformat(sep=sep, timespec='seconds') if value else ''
 
 
 def age_text(since, now):

@@ -23,19 +23,15 @@ class DurationColumn(columns.FormattableColumn):
     """``0.19 s`` in tables; seconds (a float, or null) in json."""
 
     def human_readable(self):
-        return '' if self._value is None else inspection.duration_text(
-            self._value)
+        return inspection.duration_text(self._value)
 
     def machine_readable(self):
         return self._value
 
 
-def _time(value):
-    return value.isoformat(timespec='seconds') if value else ''
-
-
 def atom_row(atom):
-    return (atom.name, atom.state, atom.intention, _time(atom.started_at),
+    return (atom.name, atom.state, atom.intention,
+            inspection.time_text(atom.started_at),
             DurationColumn(atom.duration), atom.runs, atom.owner or '',
             atom.result, atom.cause or '',
             '' if atom.revert_order is None else atom.revert_order,
@@ -56,7 +52,7 @@ class ShowFlow(lister.Lister):
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
         parser.add_argument('server', help='Server ID')
-        parser.add_argument('--action', choices=inspection.ACTIONS + ('all',),
+        parser.add_argument('--action', choices=inspection.ACTION_CHOICES,
                             default='create',
                             help='Which flow: the build (create, default), '
                                  'the delete, or all of them')
@@ -147,7 +143,8 @@ class GraphFlow(command.Command):
 def _saved_views(reader, server, action):
     """The server's flow views for ``action``; an error when there are
     none (a build that crashed before its flow was saved, a delete not
-    asked for)."""
+    asked for); InstanceNotFound for an unknown server."""
+    reader.instance(server)
     views = reader.flows(server, action)
     if not views:
         raise exception.SpawnflowError(

@@ -97,7 +97,8 @@ def create_app(reader, refresh_interval=1.0, trusted_hosts=()):
 
 def _action(all_allowed=True):
     action = flask.request.args.get('action', 'create')
-    allowed = inspection.ACTIONS + (('all',) if all_allowed else ())
+    allowed = inspection.ACTION_CHOICES if all_allowed else \
+        inspection.ACTIONS
     if action not in allowed:
         flask.abort(400, 'action must be one of %s' % ', '.join(allowed))
     return action
@@ -118,32 +119,33 @@ def _flow_html(reader, server, action):
         views = views[-1:]
     return flask.render_template(
         '_flow.html', server=server, action=action,
-        actions=inspection.ACTIONS + ('all',),
+        actions=inspection.ACTION_CHOICES,
         flows=[(view, diagram.svg(view)) for view in views],
-        duration=_duration, time=_time)
+        duration=inspection.duration_text, time=_time)
 
 
 def _server_rows(reader):
-    return [_server_row(instance) for instance in reader.instances()]
+    now = _now()
+    return [_server_row(instance, now) for instance in reader.instances()]
 
 
-def _server_row(instance):
-    now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+def _server_row(instance, now=None):
     return {'uuid': instance['uuid'], 'name': instance['display_name'],
             'status': instance_states.status(instance['vm_state']),
             'task_state': instance['task_state'] or '',
             'host': instance['host'] or '',
-            'age': inspection.age_text(instance['created_at'], now),
+            'age': inspection.age_text(instance['created_at'],
+                                       now or _now()),
             'created': _time(instance['created_at']),
             'flavor': instance['flavor_name']}
 
 
-def _duration(seconds):
-    return '' if seconds is None else inspection.duration_text(seconds)
+def _now():
+    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
 
 
 def _time(value):
-    return value.isoformat(sep=' ', timespec='seconds') if value else ''
+    return inspection.time_text(value, sep=' ')
 
 
 def serve(reader, conf, host=None, port=None):
