@@ -193,11 +193,18 @@ class LocalVolumeDriver(base.VolumeDriver):
         return record
 
     def list(self):
+        """Every volume's record; one deleted between the listing and
+        its read (a parallel revert's) is left out."""
         if not os.path.isdir(self.path):
             return []
-        return [self.get(name[:-len('.json')])
-                for name in sorted(os.listdir(self.path))
-                if name.endswith('.json')]
+        found = []
+        for name in sorted(os.listdir(self.path)):
+            if name.endswith('.json'):
+                try:
+                    found.append(self.get(name[:-len('.json')]))
+                except exception.VolumeNotFound:
+                    continue
+        return found
 
     def delete(self, volume_id):
         """Remove the volume's data, then its record."""
