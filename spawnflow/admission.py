@@ -15,12 +15,14 @@ from spawnflow import objects
 from spawnflow.tasks import claims
 
 
-def admit(services, name, flavor, image, block_devices, vcpus, ram, disk):
+def admit(services, name, flavor, image, block_devices, vcpus, ram, disk,
+          user_data=None, network_config=None):
     """The BuildRequest for these Client.build() arguments, or an
     InvalidRequest (or NotFound) saying what is wrong."""
     request = objects.BuildRequest(
         name=name, flavor=_flavor(flavor, vcpus, ram, disk),
-        image_ref=image, block_device_mappings=_block_devices(block_devices))
+        image_ref=image, block_device_mappings=_block_devices(block_devices),
+        user_data=user_data, network_config=network_config)
     _check(services, request)
     return request
 

@@ -94,12 +94,15 @@ class Client:
     # Instances ----------------------------------------------------------
 
     def build(self, name, flavor=None, image=None, block_devices=(),
-              vcpus=None, ram=None, disk=None, wait=True):
+              vcpus=None, ram=None, disk=None, wait=True, user_data=None,
+              network_config=None):
         """Build an instance and return it (ACTIVE, or ERROR with a fault).
 
         ``flavor`` is a flavor name or a Flavor; or give ``vcpus``, ``ram``
         (MiB) and ``disk`` (GiB). ``block_devices`` holds BlockDeviceMapping
-        objects, dicts or ``--block-device`` strings. With a job board,
+        objects, dicts or ``--block-device`` strings. ``user_data`` and
+        ``network_config`` (bytes) go on the guest's config drive, as
+        cloud-init's NoCloud reads them. With a job board,
         ``wait=False`` returns the instance in BUILD once its job is
         posted.
         """
@@ -108,7 +111,8 @@ class Client:
                 'Not waiting for a build needs a job board ([jobboard] '
                 'backend) and a `spawnflow conductor` to run it.')
         request = admission.admit(self.services, name, flavor, image,
-                                  block_devices, vcpus, ram, disk)
+                                  block_devices, vcpus, ram, disk,
+                                  user_data, network_config)
         uuid = str(uuidlib.uuid4())
         arguments = {'instance_uuid': uuid, 'block_devices':
                      flows.mapping_shape(request.block_device_mappings)}
@@ -287,6 +291,17 @@ class Client:
 
     def list(self):
         return self.db.instance_list()
+
+    def console_log(self, uuid, lines=None):
+        """The last ``lines`` lines (all: None) of the guest's console,
+        printable. The log is on the instance's host: read elsewhere, it
+        is refused."""
+        instance = self.db.instance_get(uuid)
+        if instance['host'] not in (None, self.services.host):
+            raise exception.InvalidRequest(
+                'The console log of server %s is on host %s; run this '
+                'there.' % (uuid, instance['host']))
+        return self.services.virt.console_output(uuid, lines)
 
     def actions(self, uuid):
         """Instance actions, each with one event per task."""

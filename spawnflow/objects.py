@@ -11,6 +11,7 @@ import string
 import unicodedata
 
 from oslo_utils import uuidutils
+import yaml
 
 from spawnflow import exception
 
@@ -43,6 +44,11 @@ _DECIMAL = re.compile(r'-?[0-9]+')
 _NONE_WORDS = ('', 'none')
 #: Longer numbers are refused without being converted or repeated.
 MAX_DIGITS_SHOWN = 20
+#: The most user-data (or network-config) a request may give, in bytes:
+#: Nova's limit of 65,535 (of base64 there; of the bytes themselves here).
+MAX_USER_DATA_BYTES = 65535
+#: cloud-init's network config versions.
+NETWORK_CONFIG_VERSIONS = (1, 2)
 
 
 def _count(value, what, minimum=1, maximum=MAX_INT):
@@ -380,14 +386,56 @@ def _assign_device_names(bdms):
         bdms[index].device_name = 'vd' + letter
 
 
+def _config_drive_file(value, what):
+    """User-given bytes for the config drive, at most MAX_USER_DATA_BYTES
+    (None for None or nothing)."""
+    if value is None:
+        return None
+    if not isinstance(value, bytes):
+        raise exception.InvalidRequest('%s must be bytes, not %s.'
+                                       % (what, type(value).__name__))
+    if len(value) > MAX_USER_DATA_BYTES:
+        raise exception.InvalidRequest(
+            '%s is %d bytes long; the limit is %d.'
+            % (what, len(value), MAX_USER_DATA_BYTES))
+    return value or None
+
+
+def _network_config(value):
+    """cloud-init's network-config (version 1 or 2 YAML), checked that it
+    parses as one, so a typo fails the request rather than the guest."""
+    value = _config_drive_file(value, 'Network config')
+    if value is None:
+        return None
+    try:
+        document = yaml.safe_load(value)
+    except yaml.YAMLError as error:
+        raise exception.InvalidRequest(
+            'Network config is not YAML: %s' % str(error).splitlines()[0])
+    if isinstance(document, dict) and 'network' in document:
+        document = document['network']
+    version = document.get('version') if isinstance(document, dict) else None
+    if type(version) is not int or version not in NETWORK_CONFIG_VERSIONS:
+        raise exception.InvalidRequest(
+            'Network config must be cloud-init network config version 1 '
+            'or 2 (a mapping with "version: 1" or "version: 2").')
+    return value
+
+
 @dataclasses.dataclass
 class BuildRequest:
-    """What to build, checked as it is made (resolve_block_devices)."""
+    """What to build, checked as it is made (resolve_block_devices).
+
+    ``user_data`` and ``network_config`` go, byte for byte, on the
+    guest's config drive.
+    """
 
     name: str
     flavor: Flavor
     image_ref: str | None = None
     block_device_mappings: list = dataclasses.field(default_factory=list)
+    user_data: bytes | None = None
+    network_config: bytes | None = None
 
     def __post_init__(self):
         validate_name(self.name)
@@ -399,6 +447,8 @@ class BuildRequest:
         self.image_ref = _text(self.image_ref, 'Image', max_length=None)
         self.block_device_mappings = resolve_block_devices(
             self.image_ref, self.block_device_mappings)
+        self.user_data = _config_drive_file(self.user_data, 'User data')
+        self.network_config = _network_config(self.network_config)
 
     def image_ids(self):
         """Every image the request names (root disk and image->volume)."""

@@ -96,7 +96,7 @@ def find(services):
 def _instance_files(services, instances, live):
     found = []
     for uuid in sorted(instances):
-        path = services.instance_dir(uuid)
+        path = services.virt.instance_dir(uuid)
         if uuid not in live and os.path.isdir(path):
             found.append(Orphan('instance-files', path, uuid))
     now = time.time()
@@ -115,7 +115,7 @@ def _partial_files(services, instances, live):
     go with their directory), and in the cache for bases this
     deployment's instances fetched."""
     for uuid in live:
-        yield from glob.glob(os.path.join(services.instance_dir(uuid),
+        yield from glob.glob(os.path.join(services.virt.instance_dir(uuid),
                                           '**', '*.part'), recursive=True,
                              include_hidden=True)
     for path, owner in services.image_cache.partial_downloads():

@@ -7,7 +7,6 @@ persisted, and a resumed flow gets the resuming process's own.
 
 import copy
 import functools
-import os
 
 from spawnflow import drivers
 from spawnflow import imagecache
@@ -61,9 +60,6 @@ class Services:
         return {'host': self.host, 'ip': '127.0.0.1', 'multipath': False,
                 'os_type': 'linux', 'platform': 'x86_64',
                 'initiator': 'iqn.2026-11.dev.spawnflow:%s' % self.host}
-
-    def instance_dir(self, instance_uuid):
-        return os.path.join(self.conf.instances_path, instance_uuid)
 
     def close(self):
         self.drivers.volume.close()

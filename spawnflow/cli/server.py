@@ -10,6 +10,7 @@ from spawnflow.cli import format
 from spawnflow.cli import progress_bar
 from spawnflow import exception
 from spawnflow import instance_states as states
+from spawnflow import objects
 
 
 def _add_wait_options(parser, what):
@@ -46,10 +47,22 @@ class CreateServer(show.ShowOne):
                  'destination=local|volume,size=GiB,uuid=ID,'
                  'boot-index=N,delete-on-termination=true|false '
                  '(repeatable)')
+        parser.add_argument(
+            '--user-data', metavar='FILE',
+            help='User data for the guest (cloud-init\'s user-data, at '
+                 'most %d bytes), on its config drive'
+                 % objects.MAX_USER_DATA_BYTES)
+        parser.add_argument(
+            '--network-config', metavar='FILE',
+            help='cloud-init network config (version 1 or 2 YAML) for '
+                 'the guest, on its config drive')
         _add_wait_options(parser, 'build')
         return parser
 
     def take_action(self, parsed_args):
+        user_data = _read_small_file(parsed_args.user_data, 'user data')
+        network_config = _read_small_file(parsed_args.network_config,
+                                          'network config')
         client = self.app.client
         with contextlib.ExitStack() as stack:
             if self.app.stderr.isatty():
@@ -61,12 +74,31 @@ class CreateServer(show.ShowOne):
                 image=parsed_args.image,
                 block_devices=parsed_args.block_devices,
                 vcpus=parsed_args.vcpus, ram=parsed_args.ram,
-                disk=parsed_args.disk, wait=parsed_args.wait)
+                disk=parsed_args.disk, wait=parsed_args.wait,
+                user_data=user_data, network_config=network_config)
         if instance['vm_state'] == states.ERROR:
             raise exception.SpawnflowError(
                 'Server %s is ERROR: %s' % (instance['uuid'],
                                             instance['fault']['message']))
         return format.server_fields(instance)
+
+
+def _read_small_file(path, what):
+    """The bytes of ``path`` (None for None), refused past
+    MAX_USER_DATA_BYTES without reading further."""
+    if path is None:
+        return None
+    limit = objects.MAX_USER_DATA_BYTES
+    try:
+        with open(path, 'rb') as stream:
+            data = stream.read(limit + 1)
+    except OSError as error:
+        raise exception.InvalidRequest('Cannot read the %s file %s: %s.'
+                                       % (what, path, error.strerror))
+    if len(data) > limit:
+        raise exception.InvalidRequest(
+            'The %s file %s is larger than %d bytes.' % (what, path, limit))
+    return data
 
 
 class ListServer(lister.Lister):

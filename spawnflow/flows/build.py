@@ -5,10 +5,10 @@
     mark-building -> claim-resources -> task-state-block-device-mapping
       -> block devices, in parallel, each:
              create-volume-N -> wait-volume-available-N -> attach-volume-N
-      -> task-state-spawning
+      -> task-state-spawning -> create-config-drive
       -> fetch-image -> create-root-disk            (image->local only)
       -> build-guest-config -> define-domain -> start-domain
-      -> wait-for-running -> mark-active
+      -> wait-for-running -> wait-for-boot -> mark-active
 
 A failure anywhere reverts the completed tasks in reverse order; the first
 task's revert marks the instance ERROR with a fault.
@@ -53,12 +53,14 @@ def get_build_flow(instance_uuid, block_devices):
     if len(volumes):
         flow.add(volumes)
     flow.add(lifecycle.UpdateTaskState(states.SPAWNING,
-                                       expected=states.BLOCK_DEVICE_MAPPING))
+                                       expected=states.BLOCK_DEVICE_MAPPING),
+             compute.CreateConfigDrive())
     if any(dest == 'local' for _, _, dest in block_devices):
         flow.add(image.FetchImage(), image.CreateRootDisk())
     flow.add(compute.BuildGuestConfig(),
              compute.DefineDomain(),
              compute.StartDomain(),
              compute.WaitForRunning(),
+             compute.WaitForBoot(),
              lifecycle.MarkActive())
     return flow

@@ -190,7 +190,21 @@ class Database:
                     delete_on_termination=bdm.delete_on_termination,
                     volume_id=(bdm.uuid if bdm.source_type == 'volume'
                                else None)))
+            if request.user_data or request.network_config:
+                session.add(models.InstanceUserData(
+                    instance_uuid=uuid, user_data=request.user_data,
+                    network_config=request.network_config))
         return self.instance_get(uuid)
+
+    @_guarded
+    def user_data_get(self, uuid):
+        """(user_data, network_config) of the instance, each bytes or
+        None."""
+        with self._transaction() as session:
+            row = session.get(models.InstanceUserData, uuid)
+            if row is None:
+                return None, None
+            return row.user_data, row.network_config
 
     @_guarded
     def instance_get(self, uuid, read_deleted=False):
@@ -253,6 +267,9 @@ class Database:
                 .where(models.Instance.uuid == uuid)
                 .values(deleted=True, deleted_at=models.utcnow(),
                         vm_state=states.DELETED, task_state=None, host=None))
+            # What the user gave the guest is not kept past its life.
+            session.execute(sa.delete(models.InstanceUserData).where(
+                models.InstanceUserData.instance_uuid == uuid))
 
     # Resource claims ------------------------------------------------------
 

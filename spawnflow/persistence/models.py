@@ -122,6 +122,20 @@ class InstanceActionEvent(Base):
     host: orm.Mapped[str | None] = orm.mapped_column(sa.String(255))
 
 
+class InstanceUserData(Base):
+    """What the user gave for the guest's config drive (user-data and
+    network-config, byte for byte), apart from the instance row so
+    listings never load it; removed when the instance is deleted."""
+
+    __tablename__ = 'instance_user_data'
+
+    instance_uuid: orm.Mapped[str] = orm.mapped_column(sa.String(36),
+                                                       primary_key=True)
+    user_data: orm.Mapped[bytes | None] = orm.mapped_column(sa.LargeBinary)
+    network_config: orm.Mapped[bytes | None] = orm.mapped_column(
+        sa.LargeBinary)
+
+
 class FlowOwner(Base):
     """Who runs a flow (one row per flow detail), and the fencing token of
     their claim: every write of an owner checks its token in the same

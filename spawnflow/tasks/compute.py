@@ -1,6 +1,26 @@
-"""Guest tasks: build the domain XML, define, start, wait, destroy."""
+"""Guest tasks: the config drive, the domain XML, define, start, wait for
+it to run and to boot, destroy."""
 
 from spawnflow.tasks import base
+
+
+class CreateConfigDrive(base.BaseTask):
+    """Write the config drive: meta-data (instance id, hostname) and the
+    user's user-data and network-config; made anew on a re-run.
+
+    It is the first of the instance's files; its revert removes the
+    instance's directory with all in it (config drive, console log, and
+    what a killed run left), so a failed build leaves no file behind.
+    """
+
+    def execute(self, services, instance_uuid):
+        instance = services.db.instance_get(instance_uuid)
+        user_data, network_config = services.db.user_data_get(instance_uuid)
+        return services.virt.create_config_drive(instance, user_data,
+                                                 network_config)
+
+    def revert(self, services, instance_uuid, **kwargs):
+        services.virt.delete_instance_files(instance_uuid)
 
 
 class BuildGuestConfig(base.BaseTask):
@@ -51,6 +71,21 @@ class WaitForRunning(base.BaseTask):
     def execute(self, services, instance_uuid):
         services.virt.wait_for_running(
             instance_uuid, services.conf.libvirt.wait_for_running_timeout)
+
+
+class WaitForBoot(base.BaseTask):
+    """Wait, bounded, for the guest to print ``[libvirt] boot_marker`` on
+    its console (when ``wait_for_boot_timeout`` is set), and return the
+    line. A guest that never does fails the build, and start-domain's
+    revert powers it off. Nothing to revert here.
+    """
+
+    def execute(self, services, instance_uuid):
+        timeout = services.conf.libvirt.wait_for_boot_timeout
+        if not timeout:
+            return None
+        return services.virt.wait_for_boot(
+            instance_uuid, services.conf.libvirt.boot_marker, timeout)
 
 
 class DestroyDomain(base.BaseTask):

@@ -3,13 +3,7 @@
 Also the instance-files cleanup the delete flow runs.
 """
 
-import os
-import shutil
-
-from oslo_concurrency import processutils
-
 from spawnflow import exception
-from spawnflow import fileutils
 from spawnflow import imagecache
 from spawnflow.tasks import base
 
@@ -69,30 +63,20 @@ class FetchImage(base.BaseTask):
 
 
 class CreateRootDisk(base.BaseTask):
-    """Make ``<instances_path>/<uuid>/disk``, a qcow2 overlay on the base.
+    """Make the root disk, a qcow2 overlay on the base (the virt driver
+    writes it in the instance's directory, atomically), and save its
+    connection_info on the root BDM.
 
-    The overlay is written under a temporary name and renamed, so a re-run
-    replaces a partial file. Its connection_info is saved on the root BDM.
-    Revert: the instance directory goes, with the overlay and any partial
-    file a killed earlier run left in it.
+    Revert: the overlay goes and the BDM's connection_info is cleared.
     """
 
     def execute(self, services, instance_uuid, base_image):
         instance = services.db.instance_get(instance_uuid)
         root = _root_bdm(services, instance_uuid)
-        directory = services.instance_dir(instance_uuid)
-        os.makedirs(directory, exist_ok=True)
-        disk = os.path.join(directory, 'disk')
-        with fileutils.atomic_file(disk) as part:
-            try:
-                processutils.execute(
-                    'qemu-img', 'create', '-q', '-f', 'qcow2',
-                    '-b', base_image['path'],
-                    '-F', imagecache.qemu_format(base_image['disk_format']),
-                    part.name, str(instance['root_gb'] * GiB))
-            except processutils.ProcessExecutionError as error:
-                raise exception.SpawnflowError(
-                    'Cannot create the root disk: %s' % error.stderr.strip())
+        disk = services.virt.create_root_disk(
+            instance_uuid, base_image['path'],
+            imagecache.qemu_format(base_image['disk_format']),
+            instance['root_gb'] * GiB)
         services.db.bdm_update(instance_uuid, root['bdm_index'], {
             'connection_info': {'driver_volume_type': 'file',
                                 'data': {'device_path': disk,
@@ -100,22 +84,15 @@ class CreateRootDisk(base.BaseTask):
         return disk
 
     def revert(self, services, instance_uuid, **kwargs):
-        _remove_instance_dir(services, instance_uuid)
+        services.virt.delete_root_disk(instance_uuid)
         root = _root_bdm(services, instance_uuid)
         services.db.bdm_update(instance_uuid, root['bdm_index'],
                                {'connection_info': None})
 
 
 class DeleteInstanceFiles(base.BaseTask):
-    """Remove the instance directory (root disk, console log)."""
+    """Remove the instance's directory (root disk, config drive, console
+    log)."""
 
     def execute(self, services, instance_uuid):
-        _remove_instance_dir(services, instance_uuid)
-
-
-def _remove_instance_dir(services, instance_uuid):
-    """Remove the instance's directory; a no-op when there is none (or
-    when something else, not a directory, stands at its path)."""
-    directory = services.instance_dir(instance_uuid)
-    if os.path.isdir(directory):
-        shutil.rmtree(directory)
+        services.virt.delete_instance_files(instance_uuid)

@@ -3,6 +3,7 @@
 import os
 
 from spawnflow.drivers.volume import base as volume_base
+from tests.fixtures import libvirt_qemu
 from tests.fixtures import openstack as osf
 
 
@@ -26,6 +27,16 @@ def assert_active(client, server, volume_indexes):
         assert len(volume['attachments']) == 1
 
 
+def assert_booted_once(client, uuid):
+    """The guest printed its boot marker once since its domain started,
+    after reading its own instance id on its config drive."""
+    lines = client.console_log(uuid)
+    assert len([line for line in lines
+                if line.startswith('Cloud-init v. ')]) == 1, lines
+    assert (libvirt_qemu.GUEST_PREFIX + 'meta-data: instance-id: %s' % uuid
+            in lines), lines
+
+
 def assert_reverted(client, server, fail_at):
     """ERROR with a fault naming the failed task; nothing left."""
     assert server['vm_state'] == 'error'
@@ -44,7 +55,7 @@ def assert_instance_gone(client, uuid):
     stays cached, as in Nova)."""
     assert client.services.virt.state(uuid) is None
     assert volumes_of(client, uuid) == []
-    assert not os.path.exists(client.services.instance_dir(uuid))
+    assert not os.path.exists(client.services.virt.instance_dir(uuid))
 
 
 def assert_nothing_left_after_delete(client, uuid):

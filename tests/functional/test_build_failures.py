@@ -53,9 +53,18 @@ def _delete_volume(client):
 
 
 def _block_instance_dir(client):
-    path = client.services.instance_dir(_uuid(client))
+    path = client.services.virt.instance_dir(_uuid(client))
     with open(path, 'w') as blocker:
         blocker.write('not a directory')
+
+
+def _block_root_disk(client):
+    os.mkdir(client.services.virt.root_disk_path(_uuid(client)))
+
+
+def _never_booting(client):
+    # libvirt's test driver runs no guest: nothing ever reaches a console.
+    client.conf.set_override('wait_for_boot_timeout', 1, group='libvirt')
 
 
 def _unsupported_connection(client):
@@ -99,8 +108,11 @@ CASES = {
     'fetch-image-corrupted': ('fetch-image', 'task-state-spawning',
                               'SUCCESS', _corrupt_image,
                               'failed checksum verification'),
+    'create-config-drive': ('create-config-drive', 'task-state-spawning',
+                            'SUCCESS', _block_instance_dir,
+                            'File exists|Not a directory'),
     'create-root-disk': ('create-root-disk', 'fetch-image', 'SUCCESS',
-                         _block_instance_dir, 'File exists|Not a directory'),
+                         _block_root_disk, 'Is a directory'),
     'build-guest-config': ('build-guest-config', 'create-root-disk',
                            'SUCCESS', _unsupported_connection,
                            "unsupported driver_volume_type 'rbd'"),
@@ -111,6 +123,9 @@ CASES = {
                      'is not defined'),
     'wait-for-running': ('wait-for-running', 'start-domain', 'SUCCESS',
                          _power_off, 'is shutoff instead of running'),
+    'wait-for-boot': ('wait-for-boot', 'wait-for-running', 'SUCCESS',
+                      _never_booting, 'did not print its boot marker within '
+                      '1 seconds. The console is empty.'),
 }
 
 
@@ -143,9 +158,9 @@ def test_failure_reverts_everything(client, image, snapshot_source, case):
     assert server['host'] is None  # claim released
     assert server['fault']['message'].startswith(failing_task + ' failed: ')
     assert re.search(cause, server['fault']['message']), server['fault']
-    if failing_task == 'create-root-disk':
+    if failing_task == 'create-config-drive':
         # The test's own obstacle, not something the build made.
-        os.unlink(client.services.instance_dir(server['uuid']))
+        os.unlink(client.services.virt.instance_dir(server['uuid']))
     if failing_task == 'create-volume-1':
         # The test deleted the snapshot to make the volume impossible.
         before['volume_files'] -= {'snapshots/%s.%s' % (

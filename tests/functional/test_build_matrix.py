@@ -48,18 +48,26 @@ def client(request, tmp_path):
 
 
 def _domain_disks(client, uuid):
-    """{target dev: source file} of the running domain."""
+    """{target dev: source file} of the running domain's disks, and of
+    its read-only ones (the config drive)."""
     root = ElementTree.fromstring(client.services.virt.xml(uuid))
-    return {d.find('target').get('dev'): d.find('source').get('file')
-            for d in root.findall('devices/disk')}
+    disks, read_only = {}, {}
+    for disk in root.findall('devices/disk'):
+        found = read_only if disk.find('readonly') is not None else disks
+        found[disk.find('target').get('dev')] = disk.find('source').get(
+            'file')
+    return disks, read_only
 
 
 def _assert_active(client, server, expected_devices):
     assert server['vm_state'] == 'active', server['fault']
     assert server['task_state'] is None
     assert client.services.virt.state(server['uuid']) == 'running'
-    disks = _domain_disks(client, server['uuid'])
+    disks, read_only = _domain_disks(client, server['uuid'])
     assert sorted(disks) == expected_devices
+    assert read_only == {
+        'vd' + chr(ord('a') + len(expected_devices)):
+        client.services.virt.config_drive_path(server['uuid'])}
     for bdm in server['block_devices']:
         source = disks[bdm['device_name']]
         if bdm['destination_type'] == 'volume':

@@ -17,6 +17,7 @@ import pytest
 
 from spawnflow import api
 from spawnflow.cli import main as cli_main
+from spawnflow.drivers.virt import config_drive
 from tests import conftest
 from tests.functional import leaks
 
@@ -399,6 +400,81 @@ def test_bad_server_create_creates_nothing(cli, api_client, image_id, args,
     result = cli('server', 'create', *argv, 'bad', '-f', 'json')
     _assert_one_error(result, message.format(host=api_client.conf.host))
     _assert_nothing_created(cli, api_client, before)
+
+
+@pytest.mark.parametrize('option, content, message', [
+    ('--user-data', None, 'Cannot read the user data file {path}: No such '
+     'file or directory.'),
+    ('--user-data', b'x' * 65536, 'The user data file {path} is larger than '
+     '65535 bytes.'),
+    ('--network-config', b'version: [', 'Network config is not YAML: while '
+     'parsing a flow node'),
+    ('--network-config', b'version: 3', 'Network config must be cloud-init '
+     'network config version 1 or 2 (a mapping with "version: 1" or '
+     '"version: 2").'),
+])
+def test_bad_config_drive_files_create_nothing(cli, api_client, image_id,
+                                               tmp_path, option, content,
+                                               message):
+    path = tmp_path / 'given'
+    if content is not None:
+        path.write_bytes(content)
+    before = leaks.snapshot(api_client)
+    result = cli('server', 'create', '--flavor', 'm1.tiny', '--image',
+                 image_id, option, str(path), 'bad')
+    assert result.code == 1 and result.out == ''
+    [line] = result.err_lines
+    assert line.startswith(message.format(path=path)), line
+    _assert_nothing_created(cli, api_client, before)
+
+
+def test_user_data_reaches_the_config_drive_and_goes_with_the_server(
+        cli, api_client, image_id, tmp_path):
+    user_data = tmp_path / 'user-data'
+    user_data.write_bytes(b'#cloud-config\n\x00\xff\n')
+    network = tmp_path / 'network-config'
+    network.write_bytes(b'version: 2\nethernets: {}\n')
+    server = cli.ok('server', 'create', '--flavor', 'm1.tiny', '--image',
+                    image_id, '--user-data', str(user_data),
+                    '--network-config', str(network), 'web.example_1',
+                    '-f', 'json').json()
+    uuid = server['id']
+    drive = api_client.services.virt.config_drive_path(uuid)
+    files, label = config_drive.read(drive)
+    assert label == 'cidata'
+    assert files['user-data'] == user_data.read_bytes()
+    assert files['network-config'] == network.read_bytes()
+    assert b'local-hostname: web-example-1\n' in files['meta-data']
+    disks = ElementTree.fromstring(api_client.services.virt.xml(uuid))
+    assert [d.find('source').get('file') for d in disks.iter('disk')
+            if d.find('readonly') is not None] == [drive]
+    # The test driver runs nothing, so its console is empty.
+    assert cli.ok('console', 'log', uuid).out == ''
+
+    cli.ok('server', 'delete', uuid)
+    assert api_client.db.user_data_get(uuid) == (None, None)
+    assert not os.path.exists(drive)
+
+
+@pytest.mark.parametrize('args, message', [
+    (['--lines', 'x'], "argument --lines: a number of lines from 0 to "
+                       "1000000, not 'x'"),
+    (['--lines', '-1'], "argument --lines: a number of lines from 0 to "
+                        "1000000, not '-1'"),
+    (['--lines', '9' * 50], "argument --lines: a number of lines from 0 "
+                            "to 1000000, not '%s'" % ('9' * 50)),
+])
+def test_console_log_refuses_bad_line_counts(cli, capsys, args, message):
+    with pytest.raises(SystemExit) as exited:  # argparse's own exit
+        cli('console', 'log', str(uuidlib.uuid4()), *args)
+    assert exited.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_console_log_of_an_unknown_server(cli):
+    uuid = str(uuidlib.uuid4())
+    _assert_one_error(cli('console', 'log', uuid),
+                      'Instance %s could not be found.' % uuid)
 
 
 def test_missing_config_file(cli, api_client, tmp_path):

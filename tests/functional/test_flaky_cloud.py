@@ -106,7 +106,7 @@ def _assert_nothing_left(client, uuids):
     assert client.orphans() == []
     for uuid in uuids:
         assert client.services.virt.state(uuid) is None
-        assert not os.path.exists(client.services.instance_dir(uuid))
+        assert not os.path.exists(client.services.virt.instance_dir(uuid))
     osf.wait_for(lambda: client.services.volume.list() == [], timeout=120,
                  what='Cinder to delete every volume of the project')
 

@@ -14,7 +14,8 @@ from spawnflow.persistence import models
 
 SPAWNFLOW_TABLES = {'instances', 'block_device_mappings', 'instance_faults',
                     'instance_actions', 'instance_actions_events',
-                    'compute_nodes', 'deployment', 'flow_owners'}
+                    'compute_nodes', 'deployment', 'flow_owners',
+                    'instance_user_data'}
 TASKFLOW_TABLES = {'logbooks', 'flowdetails', 'atomdetails'}
 
 

@@ -43,7 +43,7 @@ def test_orphans_found_and_reaped(client, image):
     _stray_domain(client, ghost, ours)
     stray_volume = _tagged_volume(client, ours, ghost)
     duplicate = _tagged_volume(client, ours, live['uuid'])  # same tag
-    deleted_dir = client.services.instance_dir(kept['uuid'])
+    deleted_dir = client.services.virt.instance_dir(kept['uuid'])
     os.makedirs(deleted_dir)  # left by a crashed delete
 
     found = {(o.kind, o.id) for o in client.orphans()}
@@ -71,7 +71,7 @@ def test_another_deployments_resources_are_never_orphans(client, image):
     untagged = client.services.volume.create(
         volume_base.volume_name(ghost, 2), 1,
         {volume_base.INSTANCE_KEY: ghost, volume_base.BDM_INDEX_KEY: '2'})
-    foreign_dir = client.services.instance_dir(ghost)
+    foreign_dir = client.services.virt.instance_dir(ghost)
     os.makedirs(foreign_dir)
 
     assert client.orphans() == []
@@ -162,7 +162,7 @@ def test_reap_looks_again_before_removing(client, image):
 def test_stale_partial_file_in_a_live_instance_directory(client, image):
     """Temporary files are dot files (.disk.XXXX.part): found too."""
     live = client.build('live', flavor='m1.tiny', image=image['id'])
-    stale = os.path.join(client.services.instance_dir(live['uuid']),
+    stale = os.path.join(client.services.virt.instance_dir(live['uuid']),
                          '.disk.k1ll3d.part')
     with open(stale, 'w') as stream:
         stream.write('left by a killed build')
@@ -190,6 +190,39 @@ def test_a_domain_undefined_while_listed_is_left_out(client, image):
         virt.conn.lookupByUUIDString(gone['uuid']).undefine()
         return domains
     virt.conn.listAllDomains = listed_then_one_undefined
+    try:
+        uuids = {domain['uuid'] for domain in virt.list_instances()}
+    finally:
+        virt.conn.listAllDomains = list_all
+    assert kept['uuid'] in uuids and gone['uuid'] not in uuids
+
+
+def test_a_domain_undefined_after_its_xml_is_read_is_left_out(client,
+                                                              image):
+    """As above, but the domain goes between the read of its XML and the
+    read of its state (a conductor's delete, while the crash tests' checks
+    listed the domains)."""
+    kept = client.build('kept', flavor='m1.tiny', image=image['id'])
+    gone = client.build('gone', flavor='m1.tiny', image=image['id'])
+    virt = client.services.virt
+    list_all = virt.conn.listAllDomains
+
+    class UndefinedOnceRead:
+        def __init__(self, domain):
+            self._domain = domain
+
+        def XMLDesc(self):
+            xml = self._domain.XMLDesc()
+            virt.undefine(gone['uuid'])
+            return xml
+
+        def __getattr__(self, name):
+            return getattr(self._domain, name)
+
+    def listed():
+        return [UndefinedOnceRead(d) if d.UUIDString() == gone['uuid']
+                else d for d in list_all()]
+    virt.conn.listAllDomains = listed
     try:
         uuids = {domain['uuid'] for domain in virt.list_instances()}
     finally:

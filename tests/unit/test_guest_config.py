@@ -1,5 +1,6 @@
 """Domain XML from guest_config: escaping, tagging and disk types."""
 
+import string
 from xml.etree import ElementTree
 
 import pytest
@@ -123,10 +124,45 @@ def test_unsupported_volume_type_raises(volume_type):
                            'dep-1')
 
 
-def test_console_log_serial():
+def test_console_logged_by_virtlogd_and_open_to_virsh_console():
     root = ElementTree.fromstring(guest_config.build(
         _instance(), [_file_disk()], 'kvm', 'dep-1',
         console_log='/srv/console.log'))
     serial = root.find('devices/serial')
-    assert serial.get('type') == 'file'
-    assert serial.find('source').get('path') == '/srv/console.log'
+    assert serial.get('type') == 'pty'
+    assert serial.find('log').attrib == {'file': '/srv/console.log',
+                                         'append': 'off'}
+    console = root.find('devices/console')
+    assert console.find('target').attrib == {'type': 'serial', 'port': '0'}
+
+
+@pytest.mark.parametrize('index, name', [(0, 'vda'), (25, 'vdz'),
+                                         (26, 'vdaa'), (27, 'vdab'),
+                                         (51, 'vdaz'), (52, 'vdba'),
+                                         (701, 'vdzz'), (702, 'vdaaa')])
+def test_disk_names_go_on_past_vdz(index, name):
+    assert guest_config.disk_name(index) == name
+
+
+def test_config_drive_is_a_read_only_disk_after_the_others():
+    disks = [_file_disk('vd' + letter, None, '/srv/' + letter)
+             for letter in string.ascii_lowercase]
+    root = ElementTree.fromstring(guest_config.build(
+        _instance(), disks, 'qemu', 'dep-1',
+        config_drive='/srv/disk.config'))
+    drive = root.findall('devices/disk')[-1]
+    assert drive.find('source').get('file') == '/srv/disk.config'
+    assert drive.find('target').attrib == {'dev': 'vdaa', 'bus': 'virtio'}
+    assert drive.find('readonly') is not None
+    assert drive.find('driver').get('type') == 'raw'
+
+
+def test_kvm_guests_get_the_host_cpu_model_and_tcg_guests_the_default():
+    kvm, qemu = (ElementTree.fromstring(guest_config.build(
+        _instance(), [_file_disk()], virt_type, 'dep-1'))
+        for virt_type in ('kvm', 'qemu'))
+    assert kvm.find('cpu').get('mode') == 'host-model'
+    assert qemu.find('cpu') is None
+    for root in (kvm, qemu):
+        assert root.find('features/acpi') is not None
+        assert root.findtext('on_poweroff') == 'destroy'

@@ -2,6 +2,8 @@
 
 import re
 
+import hypothesis
+from hypothesis import strategies
 import pytest
 
 from spawnflow import exception
@@ -474,3 +476,58 @@ def test_control_characters_refused(char):
     'caf\u00e9 \u2603', ']]>'])
 def test_markup_characters_accepted(name):
     assert objects.validate_name(name) == name
+
+
+# User data and network config, for the config drive.
+
+def _with_config_drive(user_data=None, network_config=None):
+    return objects.BuildRequest(
+        name='vm', flavor=objects.Flavor.named('m1.tiny'), image_ref=IMAGE,
+        user_data=user_data, network_config=network_config)
+
+
+def test_user_data_is_kept_byte_for_byte_up_to_the_limit():
+    data = bytes(range(256)) * (objects.MAX_USER_DATA_BYTES // 256)
+    assert _with_config_drive(user_data=data).user_data == data
+    assert _with_config_drive(user_data=b'').user_data is None
+
+
+@pytest.mark.parametrize('value, message', [
+    (b'x' * (objects.MAX_USER_DATA_BYTES + 1),
+     'User data is 65536 bytes long; the limit is 65535.'),
+    ('#cloud-config', 'User data must be bytes, not str.'),
+])
+def test_bad_user_data_is_refused(value, message):
+    with pytest.raises(exception.InvalidRequest, match=re.escape(message)):
+        _with_config_drive(user_data=value)
+
+
+@pytest.mark.parametrize('value', [
+    b'version: 2\nethernets:\n  eth0: {dhcp4: true}\n',
+    b'network:\n  version: 1\n  config: []\n',
+])
+def test_network_config_versions_1_and_2(value):
+    assert _with_config_drive(network_config=value).network_config == value
+
+
+@pytest.mark.parametrize('value, message', [
+    (b'version: [', 'Network config is not YAML: '),
+    (b'version: 3\n', 'network config version 1 or 2'),
+    (b'version: true\n', 'network config version 1 or 2'),  # True == 1
+    (b'- version: 2\n', 'network config version 1 or 2'),
+    (b'\xff\xfe', 'network config version 1 or 2'),  # empty UTF-16
+    (b'version: \x80\n', 'Network config is not YAML'),
+])
+def test_bad_network_config_is_refused(value, message):
+    with pytest.raises(exception.InvalidRequest, match=re.escape(message)):
+        _with_config_drive(network_config=value)
+
+
+@hypothesis.given(strategies.binary(max_size=2000))
+def test_any_network_config_is_accepted_as_is_or_refused_clearly(value):
+    try:
+        request = _with_config_drive(network_config=value)
+    except exception.InvalidRequest as error:
+        assert str(error).startswith('Network config ')
+    else:
+        assert request.network_config == (value or None)

@@ -5,6 +5,7 @@ quotes are escaped by the XML library; nothing is pasted into a string.
 """
 
 import os
+import string
 from xml.etree import ElementTree
 
 from spawnflow import exception
@@ -59,12 +60,47 @@ def _disk_element(devices, disk):
         _sub(element, 'boot', order=str(disk['boot_index'] + 1))
 
 
-def build(instance, disks, virt_type, deployment, console_log=None):
+def disk_name(index):
+    """The virtio target of the ``index``-th disk: vda..vdz, vdaa, ..."""
+    letters = ''
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = string.ascii_lowercase[rest] + letters
+    return 'vd' + letters
+
+
+def _config_drive_element(devices, path, device_name):
+    """The config drive: a read-only raw virtio disk (cloud-init finds it
+    by its label; Nova attaches the same image as an IDE or SATA CD-ROM,
+    which the test guest's kernel would need more drivers to read)."""
+    element = _sub(devices, 'disk', type='file', device='disk')
+    _sub(element, 'driver', name='qemu', type='raw')
+    _sub(element, 'source', file=path)
+    _sub(element, 'target', dev=device_name, bus='virtio')
+    _sub(element, 'readonly')
+
+
+def _console_elements(devices, console_log):
+    """The serial console, written to ``console_log`` by virtlogd (which
+    caps its size and rotates it, as in Nova) and open to ``virsh
+    console``."""
+    serial = _sub(devices, 'serial', type='pty')
+    _sub(serial, 'log', file=console_log, append='off')
+    _sub(serial, 'target', port='0')
+    console = _sub(devices, 'console', type='pty')
+    _sub(console, 'target', type='serial', port='0')
+
+
+def build(instance, disks, virt_type, deployment, console_log=None,
+          config_drive=None):
     """Return the domain XML (str) for ``instance`` with ``disks``.
 
     ``instance`` is the instance row as a dict; ``disks`` is a list of
     dicts with device_name, boot_index, serial and connection_info;
-    ``deployment`` is the tag of the deployment making it.
+    ``deployment`` is the tag of the deployment making it;
+    ``console_log`` and ``config_drive`` are paths in the instance's
+    directory.
     """
     domain = ElementTree.Element('domain', type=virt_type)
     _sub(domain, 'name', domain_name(instance['uuid']))
@@ -82,17 +118,25 @@ def build(instance, disks, virt_type, deployment, console_log=None):
     _sub(domain, 'vcpu', str(instance['vcpus']))
     os_element = _sub(domain, 'os')
     _sub(os_element, 'type', 'hvm')
-    _sub(_sub(domain, 'features'), 'acpi')
+    features = _sub(domain, 'features')
+    _sub(features, 'acpi')
+    _sub(features, 'apic')
+    if virt_type == 'kvm':
+        _sub(domain, 'cpu', mode='host-model')
+    _sub(domain, 'clock', offset='utc')
     _sub(domain, 'on_poweroff', 'destroy')
     _sub(domain, 'on_reboot', 'restart')
     _sub(domain, 'on_crash', 'destroy')
     devices = _sub(domain, 'devices')
     for disk in sorted(disks, key=lambda d: d['device_name']):
         _disk_element(devices, disk)
+    if config_drive:
+        used = {disk['device_name'] for disk in disks}
+        free = next(disk_name(i) for i in range(len(disks) + 1)
+                    if disk_name(i) not in used)
+        _config_drive_element(devices, config_drive, free)
     if console_log:
-        serial = _sub(devices, 'serial', type='file')
-        _sub(serial, 'source', path=console_log)
-        _sub(serial, 'target', port='0')
+        _console_elements(devices, console_log)
     return ElementTree.tostring(domain, encoding='unicode')
 
 

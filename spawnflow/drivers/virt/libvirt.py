@@ -1,16 +1,28 @@
-"""Virt driver on libvirt-python: define, start, destroy and undefine domains.
+"""Virt driver on libvirt-python: domains and the instance's files.
 
-Every call is idempotent: starting a running domain or destroying a missing
-one succeeds, so a task re-run after a crash converges.
+Domains are defined, started, destroyed and undefined; the files of an
+instance (``<instances_path>/<uuid>/``: root disk, config drive, console
+log) are made and removed here too, not by the tasks.
+
+Every call is idempotent: starting a running domain, destroying a missing
+one or removing a missing file succeeds, so a task re-run after a crash
+converges.
 """
 
 import logging
+import os
+import re
+import shutil
 import threading
 
 import libvirt
+from oslo_concurrency import processutils
 import tenacity
 
 from spawnflow import exception
+from spawnflow import fileutils
+from spawnflow.drivers.virt import config_drive
+from spawnflow.drivers.virt import console
 from spawnflow.drivers.virt import guest_config
 
 LOG = logging.getLogger(__name__)
@@ -34,10 +46,24 @@ def _ignore_libvirt_errors(_ctx, _error):
 libvirt.registerErrorHandler(_ignore_libvirt_errors, None)
 
 
+#: Seconds between two looks at the console while waiting for the boot.
+BOOT_POLL_INTERVAL = 0.05
+ROOT_DISK = 'disk'
+CONFIG_DRIVE = 'disk.config'
+CONSOLE_LOG = 'console.log'
+
+
 class LibvirtDriver:
     def __init__(self, conf):
         self._uri = conf.libvirt.connection_uri
         self._virt_type = conf.libvirt.virt_type
+        self._instances_path = conf.instances_path
+        try:
+            re.compile(conf.libvirt.boot_marker)
+        except re.error as error:
+            raise exception.InvalidConfig(
+                '[libvirt] boot_marker is not a regular expression: %s'
+                % error)
         self._conn = None
         self._lock = threading.Lock()
 
@@ -46,21 +72,107 @@ class LibvirtDriver:
         with self._lock:
             if self._conn is None or not self._conn.isAlive():
                 try:
-                    self._conn = libvirt.open(self._uri)
+                    conn = libvirt.open(self._uri)
                 except libvirt.libvirtError as error:
                     raise exception.VirtError(
                         'Cannot connect to libvirt at %s: %s'
                         % (self._uri, error.get_error_message()))
+                self._check_virt_type(conn)
+                self._conn = conn
             return self._conn
+
+    def _check_virt_type(self, conn):
+        """Refuse virt_type kvm where the hypervisor cannot run it (as
+        Nova's driver does at start), saying why and what to set."""
+        if self._virt_type != 'kvm' or conn.getType() != 'QEMU':
+            return
+        try:
+            conn.getDomainCapabilities(None, None, None, 'kvm')
+        except libvirt.libvirtError as error:
+            conn.close()
+            raise exception.InvalidConfig(
+                '[libvirt] virt_type = kvm, but %s cannot run KVM guests '
+                '(%s); set virt_type = qemu to emulate them.'
+                % (self._uri, error.get_error_message()))
 
     def capacity(self):
         """Host vcpus and memory_mb as the hypervisor reports them."""
         _model, memory_mb, cpus = self.conn.getInfo()[:3]
         return {'vcpus': cpus, 'memory_mb': memory_mb}
 
-    def guest_xml(self, instance, disks, deployment, console_log=None):
-        return guest_config.build(instance, disks, self._virt_type,
-                                  deployment, console_log)
+    def guest_xml(self, instance, disks, deployment):
+        """The domain XML, with the instance's config drive when it has
+        one and its console logged to the instance's directory."""
+        uuid = instance['uuid']
+        drive = self.config_drive_path(uuid)
+        return guest_config.build(
+            instance, disks, self._virt_type, deployment,
+            console_log=self.console_log_path(uuid),
+            config_drive=drive if os.path.exists(drive) else None)
+
+    # The instance's files --------------------------------------------------
+
+    def instance_dir(self, uuid):
+        return os.path.join(self._instances_path, uuid)
+
+    def root_disk_path(self, uuid):
+        return os.path.join(self.instance_dir(uuid), ROOT_DISK)
+
+    def config_drive_path(self, uuid):
+        return os.path.join(self.instance_dir(uuid), CONFIG_DRIVE)
+
+    def console_log_path(self, uuid):
+        return os.path.join(self.instance_dir(uuid), CONSOLE_LOG)
+
+    def create_root_disk(self, uuid, base_path, base_format, size):
+        """Make the root disk, a qcow2 overlay of ``size`` bytes on the
+        base image; written under a temporary name and renamed, so a
+        re-run replaces a partial file."""
+        os.makedirs(self.instance_dir(uuid), exist_ok=True)
+        path = self.root_disk_path(uuid)
+        with fileutils.atomic_file(path) as part:
+            try:
+                processutils.execute(
+                    'qemu-img', 'create', '-q', '-f', 'qcow2',
+                    '-b', base_path, '-F', base_format, part.name,
+                    str(size))
+            except processutils.ProcessExecutionError as error:
+                raise exception.SpawnflowError(
+                    'Cannot create the root disk: %s' % error.stderr.strip())
+        return path
+
+    def delete_root_disk(self, uuid):
+        _remove_file(self.root_disk_path(uuid))
+
+    def create_config_drive(self, instance, user_data=None,
+                            network_config=None):
+        """Write the instance's config drive (made anew on a re-run)."""
+        uuid = instance['uuid']
+        os.makedirs(self.instance_dir(uuid), exist_ok=True)
+        path = self.config_drive_path(uuid)
+        with fileutils.atomic_file(path, mode='wb') as part:
+            config_drive.write(part, instance, user_data, network_config)
+        return path
+
+    def delete_config_drive(self, uuid):
+        _remove_file(self.config_drive_path(uuid))
+
+    def delete_instance_files(self, uuid):
+        """Remove the instance's directory and all in it; a no-op when
+        there is none (or when something not a directory stands there)."""
+        directory = self.instance_dir(uuid)
+        if os.path.isdir(directory):
+            shutil.rmtree(directory)
+
+    def console_output(self, uuid, lines=None):
+        """The last ``lines`` lines of the console log, printable."""
+        try:
+            return console.tail(self.console_log_path(uuid), lines)
+        except PermissionError:
+            raise exception.VirtError(
+                'Cannot read the console log %s: permission denied (it is '
+                'written by libvirt\'s virtlogd).'
+                % self.console_log_path(uuid))
 
     def _lookup(self, uuid):
         try:
@@ -144,22 +256,60 @@ class LibvirtDriver:
             'Domain %s did not reach running within %s seconds (last state '
             '%s).' % (uuid, timeout, retry_state.outcome.result()))
 
+    def wait_for_boot(self, uuid, marker, timeout):
+        """Wait until the guest prints a line matching ``marker`` on its
+        console, and return that line.
+
+        Fails at once when the domain stops or disappears first, and after
+        ``timeout`` seconds otherwise, quoting the console's last lines.
+        """
+        watch = console.Watch(self.console_log_path(uuid), marker)
+
+        def look():
+            line = watch.find()
+            if line is None:
+                state = self.state(uuid)
+                if state in (None, 'shutoff', 'crashed'):
+                    raise exception.GuestNotBooted(
+                        'Guest %s is %s and never printed its boot marker.'
+                        % (uuid, state or 'gone'), self._last_lines(uuid))
+            return line
+
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_result(lambda line: line is None),
+            wait=tenacity.wait_fixed(BOOT_POLL_INTERVAL),
+            stop=tenacity.stop_after_delay(timeout),
+            retry_error_callback=lambda _rs: self._not_booted(uuid, timeout))
+        return retrying(look)
+
+    def _last_lines(self, uuid):
+        try:
+            return self.console_output(uuid, lines=5)
+        except exception.VirtError:
+            return []
+
+    def _not_booted(self, uuid, timeout):
+        raise exception.GuestNotBooted(
+            'Guest %s did not print its boot marker within %s seconds.'
+            % (uuid, timeout), self._last_lines(uuid))
+
     def list_instances(self):
         """Domains spawnflow made: [{'uuid', 'name', 'state',
-        'deployment'}]."""
+        'deployment'}]. A domain undefined while it is read (listed, then
+        gone) is left out."""
         found = []
         for domain in self.conn.listAllDomains():
             try:
-                xml = domain.XMLDesc()
-            except libvirt.libvirtError:
-                if self._lookup(domain.UUIDString()) is None:
-                    continue  # undefined since it was listed
+                owner = guest_config.owner_from_xml(domain.XMLDesc())
+                if owner:
+                    found.append({'uuid': owner[0], 'deployment': owner[1],
+                                  'name': domain.name(),
+                                  'state': _STATE_NAMES.get(
+                                      domain.state()[0])})
+            except libvirt.libvirtError as error:
+                if error.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+                    continue
                 raise
-            owner = guest_config.owner_from_xml(xml)
-            if owner:
-                found.append({'uuid': owner[0], 'deployment': owner[1],
-                              'name': domain.name(),
-                              'state': _STATE_NAMES.get(domain.state()[0])})
         return found
 
     def _require(self, uuid):
@@ -167,3 +317,13 @@ class LibvirtDriver:
         if domain is None:
             raise exception.VirtError('Domain %s is not defined.' % uuid)
         return domain
+
+
+def _remove_file(path):
+    """Remove the file at ``path``; a no-op when there is none (or when
+    a directory stands there: the instance directory's removal takes
+    it)."""
+    try:
+        os.unlink(path)
+    except (FileNotFoundError, IsADirectoryError):
+        pass

@@ -1,0 +1,33 @@
+"""``spawnflow console log``: what the guest printed on its serial console."""
+
+import argparse
+
+from cliff import command
+
+#: More lines than the log's read end (console.MAX_BYTES) could hold.
+MAX_LINES = 10 ** 6
+
+
+class ShowConsoleLog(command.Command):
+    """Show the guest's console log (its serial port, as virtlogd keeps
+    it), without terminal escape sequences or control characters."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('server', help='Server (ID)')
+        parser.add_argument('--lines', metavar='N', type=_lines,
+                            help='Only the last N lines')
+        return parser
+
+    def take_action(self, parsed_args):
+        for line in self.app.client.console_log(parsed_args.server,
+                                                parsed_args.lines):
+            self.app.stdout.write(line + '\n')
+
+
+def _lines(value):
+    if not (value.isascii() and value.isdigit()) or len(value) > 7 \
+            or int(value) > MAX_LINES:
+        raise argparse.ArgumentTypeError(
+            'a number of lines from 0 to %d, not %r' % (MAX_LINES, value))
+    return int(value)
