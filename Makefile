@@ -12,11 +12,15 @@ DEMO_DIR ?= .demo
 DEBIAN_PACKAGES := qemu-utils libvirt-dev libvirt-clients pkg-config graphviz \
 	chromium chromium-driver
 
+# The tiny test guest (a kernel, busybox and syslinux from Debian's
+# packages), booted by the real-guest tests and the demo.
+TINY_GUEST_DIR ?= build/tiny-guest
+
 # Real Glance and Cinder for the functional tests, each in its own
 # virtualenv (their pinned libraries must not meet spawnflow's).
 OPENSTACK_VENVS ?= .venv-openstack
 
-.PHONY: demo test bench sample-config system-packages venv openstack-services libvirt-qemu clean
+.PHONY: demo test bench sample-config system-packages venv openstack-services libvirt-qemu tiny-guest clean
 
 system-packages:
 	@missing=$$(for p in $(DEBIAN_PACKAGES); do \
@@ -37,8 +41,12 @@ $(BIN)/.installed: requirements.txt test-requirements.txt setup.cfg | system-pac
 
 venv: system-packages $(BIN)/.installed
 
+# The demo boots the tiny guest where QEMU can be had (it says why not
+# otherwise, and builds on libvirt's test driver).
 demo: venv
-	DEMO_DIR=$(DEMO_DIR) BIN=$(BIN) tools/demo.sh
+	@tools/libvirt-qemu/setup.sh && tools/tiny-guest/build.sh $(TINY_GUEST_DIR) \
+	    || echo "(the demo's real guest needs the steps above)"
+	DEMO_DIR=$(DEMO_DIR) BIN=$(BIN) TINY_GUEST=$(TINY_GUEST_DIR)/tiny-guest.qcow2 tools/demo.sh
 
 openstack-services:
 	tools/openstack-services/install.sh $(OPENSTACK_VENVS)
@@ -46,7 +54,10 @@ openstack-services:
 libvirt-qemu:
 	tools/libvirt-qemu/setup.sh
 
-test: venv openstack-services libvirt-qemu
+tiny-guest:
+	tools/tiny-guest/build.sh $(TINY_GUEST_DIR)
+
+test: venv openstack-services libvirt-qemu tiny-guest
 	SPAWNFLOW_OPENSTACK_VENVS=$(abspath $(OPENSTACK_VENVS)) $(BIN)/python -m pytest tests
 
 bench: venv

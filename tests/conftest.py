@@ -9,6 +9,7 @@ import pytest
 from spawnflow import api
 from spawnflow import conf as spawnflow_conf
 from spawnflow.tasks import claims
+from tests.fixtures import libvirt_qemu
 from tests.fixtures import openstack as osf
 from tests.fixtures.mariadb import mariadb_server  # noqa: F401
 from tests.fixtures.mariadb import mariadb_url  # noqa: F401
@@ -84,6 +85,27 @@ def _forget_test_driver_domains():
 def pytest_report_header(config):
     return 'qemu-img: %s' % (os.popen('qemu-img --version').readline()
                              .strip() or 'missing')
+
+
+# Real guests: qemu:///system and the tiny test guest image.
+
+@pytest.fixture(scope='session')
+def qemu_uri():
+    try:
+        with libvirt_qemu.system_libvirt() as uri:
+            yield uri
+    except libvirt_qemu.Unavailable as error:
+        pytest.skip('qemu:///system unavailable: %s' % error)
+
+
+@pytest.fixture(scope='session')
+def tiny_guest():
+    """The path of the tiny test guest image (tools/tiny-guest)."""
+    path = libvirt_qemu.tiny_guest_image()
+    if path is None:
+        pytest.skip('the tiny guest image is missing: `make tiny-guest` '
+                    'builds it (tools/tiny-guest/build.sh)')
+    return path
 
 
 # Real OpenStack services, started once per test run when first needed.

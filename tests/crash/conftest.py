@@ -23,22 +23,14 @@ from tests.functional import openstack  # noqa: E402
 BLANK = 'source=blank,destination=volume,size=1,delete-on-termination=true'
 
 
-@pytest.fixture(scope='session')
-def qemu_uri():
-    try:
-        with libvirt_qemu.system_libvirt() as uri:
-            yield uri
-    except libvirt_qemu.Unavailable as error:
-        pytest.skip('qemu:///system unavailable: %s' % error)
-
-
 class Setup:
     """A configuration on qemu:///system with a local image."""
 
-    def __init__(self, workdir, config, image):
+    def __init__(self, workdir, config, image, booting=False):
         self.workdir = workdir
         self.config = config
         self.image = image
+        self.booting = booting
 
     def client(self):
         return api.Client(conf=spawnflow_conf.load([self.config]))
@@ -58,21 +50,28 @@ class Setup:
              *(a.format(image=self.image['id']) for a in args)], env)
 
 
+#: How the booting setups wait for the tiny guest's boot marker.
+BOOT_WAIT = 'wait_for_boot_timeout = 120\n'
+
+
 @contextlib.contextmanager
-def local_setup(qemu_uri):
+def local_setup(qemu_uri, guest_image=None):
     """A fresh state directory and database, with a local image, on
-    qemu:///system; its domains are undefined at the end."""
+    qemu:///system; its domains are undefined at the end. With
+    ``guest_image`` (the tiny guest), builds wait for the guest to boot;
+    otherwise the image is an empty disk."""
     workdir = pathlib.Path(libvirt_qemu.shared_tmpdir())
     config = conftest.write_config(
         workdir / 'spawnflow.conf', workdir / 'state',
-        extra='[libvirt]\nconnection_uri = %s\nvirt_type = qemu\n'
-        % qemu_uri)
+        extra='[libvirt]\nconnection_uri = %s\nvirt_type = qemu\n%s'
+        % (qemu_uri, BOOT_WAIT if guest_image else ''))
     with api.Client(conf=spawnflow_conf.load([config])) as client:
         client.db_sync()
         image = client.image_create(
-            'crash', conftest.make_qcow2(workdir / 'i.qcow2'), 'qcow2')
+            'crash', guest_image or conftest.make_qcow2(workdir / 'i.qcow2'),
+            'qcow2')
     try:
-        yield Setup(workdir, config, image)
+        yield Setup(workdir, config, image, booting=bool(guest_image))
     finally:
         _tear_down(workdir, config)
 
@@ -80,6 +79,13 @@ def local_setup(qemu_uri):
 @pytest.fixture
 def setup(qemu_uri):
     with local_setup(qemu_uri) as value:
+        yield value
+
+
+@pytest.fixture
+def booting_setup(qemu_uri, tiny_guest):
+    """A local setup whose builds boot the tiny guest and wait for it."""
+    with local_setup(qemu_uri, tiny_guest) as value:
         yield value
 
 
