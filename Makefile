@@ -65,9 +65,15 @@ bench: venv
 	$(BIN)/python bench/resume.py
 	$(BIN)/python bench/conductors.py
 	$(BIN)/python bench/dashboard.py
+	tools/libvirt-qemu/setup.sh && tools/tiny-guest/build.sh $(TINY_GUEST_DIR) && \
+	    $(BIN)/python bench/boot.py
 
 sample-config: venv
 	$(BIN)/oslo-config-generator --config-file etc/oslo-config-generator/spawnflow.conf
 
+# The demo's servers are deleted first: its guest may still run.
 clean:
+	@if [ -f $(DEMO_DIR)/spawnflow.conf ] && [ -x $(BIN)/spawnflow ]; then \
+	    for server in $$($(BIN)/spawnflow --config-file $(DEMO_DIR)/spawnflow.conf server list -f value -c ID 2>/dev/null); do \
+	        $(BIN)/spawnflow --config-file $(DEMO_DIR)/spawnflow.conf server delete $$server; done; fi
 	rm -rf $(VENV) $(DEMO_DIR) $(OPENSTACK_VENVS)

@@ -140,24 +140,13 @@ class ImageChecksumMismatch(ImageError):
 class InvalidConfig(SpawnflowError):
     """A configuration value this deployment cannot work with."""
 
-    code = 400
-
 
 class VirtError(SpawnflowError):
     pass
 
 
 class GuestNotBooted(VirtError):
-    """The guest never printed its boot marker; the message ends with the
-    console's last lines."""
-
-    def __init__(self, message, console_lines):
-        if console_lines:
-            message += ' Last console lines:\n' + '\n'.join(
-                '  ' + line for line in console_lines)
-        else:
-            message += ' The console is empty.'
-        super().__init__(message)
+    """The guest never printed its boot marker."""
 
 
 class FlowChanged(SpawnflowError):

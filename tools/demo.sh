@@ -29,6 +29,15 @@ real_guest_obstacle() {
     fi
 }
 
+# Servers an earlier demo left (a running guest, maybe) go first, with the
+# configuration they were built with.
+if [[ -f "$CONF" ]] && "$BIN/spawnflow" --config-file "$CONF" server list >/dev/null 2>&1; then
+    for old in $(spawnflow server list -f value -c ID); do
+        say server delete "$old"
+        spawnflow server delete "$old"
+    done
+fi
+
 obstacle=$(real_guest_obstacle)
 if [[ -z "$obstacle" ]]; then
     printf 'Real guest: the tiny guest on qemu:///system (QEMU emulation, TCG).\n'
@@ -50,12 +59,6 @@ fi
 
 say db sync
 spawnflow db sync
-
-# A server an earlier demo left running goes first.
-for old in $(spawnflow server list -f value -c ID); do
-    say server delete "$old"
-    spawnflow server delete "$old"
-done
 
 if [[ -z "$obstacle" ]]; then
     IMAGE_FILE=$TINY_GUEST

@@ -1,6 +1,8 @@
 """``spawnflow server create|list|show|delete``."""
 
 import contextlib
+import os
+import stat
 
 from cliff import command
 from cliff import lister
@@ -84,17 +86,23 @@ class CreateServer(show.ShowOne):
 
 
 def _read_small_file(path, what):
-    """The bytes of ``path`` (None for None), refused past
-    MAX_USER_DATA_BYTES without reading further."""
+    """The bytes of the regular file ``path`` (None for None), refused
+    past MAX_USER_DATA_BYTES without reading further."""
     if path is None:
         return None
     limit = objects.MAX_USER_DATA_BYTES
     try:
-        with open(path, 'rb') as stream:
-            data = stream.read(limit + 1)
+        # Not blocking on a FIFO's open; anything but a file is refused.
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as error:
         raise exception.InvalidRequest('Cannot read the %s file %s: %s.'
                                        % (what, path, error.strerror))
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        os.close(descriptor)
+        raise exception.InvalidRequest(
+            'The %s file %s is not a regular file.' % (what, path))
+    with os.fdopen(descriptor, 'rb') as stream:
+        data = stream.read(limit + 1)
     if len(data) > limit:
         raise exception.InvalidRequest(
             'The %s file %s is larger than %d bytes.' % (what, path, limit))

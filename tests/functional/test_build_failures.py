@@ -125,7 +125,7 @@ CASES = {
                          _power_off, 'is shutoff instead of running'),
     'wait-for-boot': ('wait-for-boot', 'wait-for-running', 'SUCCESS',
                       _never_booting, 'did not print its boot marker within '
-                      '1 seconds. The console is empty.'),
+                      r'1 seconds \(its console has 0 lines'),
 }
 
 

@@ -17,7 +17,7 @@ import pytest
 
 from spawnflow import api
 from spawnflow.cli import main as cli_main
-from spawnflow.drivers.virt import config_drive
+from tests.fixtures import config_drive as config_drive_reader
 from tests import conftest
 from tests.functional import leaks
 
@@ -407,6 +407,10 @@ def test_bad_server_create_creates_nothing(cli, api_client, image_id, args,
      'file or directory.'),
     ('--user-data', b'x' * 65536, 'The user data file {path} is larger than '
      '65535 bytes.'),
+    ('--user-data', 'fifo', 'The user data file {path} is not a regular '
+     'file.'),
+    ('--user-data', 'directory', 'The user data file {path} is not a '
+     'regular file.'),
     ('--network-config', b'version: [', 'Network config is not YAML: while '
      'parsing a flow node'),
     ('--network-config', b'version: 3', 'Network config must be cloud-init '
@@ -417,7 +421,11 @@ def test_bad_config_drive_files_create_nothing(cli, api_client, image_id,
                                                tmp_path, option, content,
                                                message):
     path = tmp_path / 'given'
-    if content is not None:
+    if content == 'fifo':
+        os.mkfifo(path)  # no writer: opening it must not wait for one
+    elif content == 'directory':
+        path.mkdir()
+    elif content is not None:
         path.write_bytes(content)
     before = leaks.snapshot(api_client)
     result = cli('server', 'create', '--flavor', 'm1.tiny', '--image',
@@ -440,7 +448,7 @@ def test_user_data_reaches_the_config_drive_and_goes_with_the_server(
                     '-f', 'json').json()
     uuid = server['id']
     drive = api_client.services.virt.config_drive_path(uuid)
-    files, label = config_drive.read(drive)
+    files, label = config_drive_reader.read(drive)
     assert label == 'cidata'
     assert files['user-data'] == user_data.read_bytes()
     assert files['network-config'] == network.read_bytes()

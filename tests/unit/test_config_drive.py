@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from spawnflow.drivers.virt import config_drive
+from tests.fixtures import config_drive as config_drive_reader
 
 UUID = '3f1c2d4e-5a6b-4c7d-8e9f-0a1b2c3d4e5f'
 
@@ -17,7 +18,7 @@ def _write(tmp_path, name='web-1', user_data=None, network_config=None):
     with open(path, 'wb') as stream:
         config_drive.write(stream, {'uuid': UUID, 'display_name': name},
                            user_data, network_config)
-    return config_drive.read(str(path))
+    return config_drive_reader.read(str(path))
 
 
 def test_files_and_label(tmp_path):

@@ -66,3 +66,28 @@ def test_watch_ignores_escape_sequences_around_the_marker(tmp_path):
     log = tmp_path / 'console.log'
     log.write_bytes(b'\x1b[32mbooted\x1b[0m\r\n')
     assert console.Watch(str(log), '^booted$').find() == 'booted'
+
+
+def test_watch_reads_a_rotated_log_from_its_start(tmp_path):
+    """virtlogd renamed the log and began a new one, already longer than
+    what was read of the old."""
+    log = tmp_path / 'console.log'
+    watch = console.Watch(str(log), 'booted')
+    log.write_bytes(b'old boot\n')
+    assert watch.find() is None
+    log.rename(tmp_path / 'console.log.0')
+    log.write_bytes(b'booted\n' + b'later lines\n' * 10)
+    assert watch.find() == 'booted'
+
+
+def test_watch_returns_at_most_a_line_of_max_line(tmp_path):
+    log = tmp_path / 'console.log'
+    log.write_bytes(b'Cloud-init v. x finished at ' + b'y' * 3 * 2 ** 20)
+    line = console.Watch(str(log), 'finished at ').find()
+    assert line == ('Cloud-init v. x finished at ' + 'y' * 300)[
+        :console.MAX_LINE]
+
+
+def test_invisible_formatting_characters_are_removed():
+    assert console.printable('safe \u202eevil\u200b \u2066x\u2069\ufeff') \
+        == 'safe evil x'

@@ -517,6 +517,10 @@ def test_network_config_versions_1_and_2(value):
     (b'- version: 2\n', 'network config version 1 or 2'),
     (b'\xff\xfe', 'network config version 1 or 2'),  # empty UTF-16
     (b'version: \x80\n', 'Network config is not YAML'),
+    (b'[' * 30000 + b']' * 30000, 'Network config is not YAML: while '
+     'increasing flow level'),
+    (b'version: 2\na: &a [x, x]\nb: &b [*a, *a]\nc: [*b, *b]\n',
+     'Network config must not use YAML aliases.'),
 ])
 def test_bad_network_config_is_refused(value, message):
     with pytest.raises(exception.InvalidRequest, match=re.escape(message)):

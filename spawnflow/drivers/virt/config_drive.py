@@ -15,9 +15,9 @@ import pycdlib
 import yaml
 
 LABEL = 'cidata'
-#: Each file: (ISO 9660 level-1 name, Rock Ridge and Joliet name).
-_FILES = {'meta-data': 'METADATA.;1', 'user-data': 'USERDATA.;1',
-          'network-config': 'NETWORKC.;1'}
+#: Each file's Rock Ridge and Joliet name: its ISO 9660 level-1 name.
+FILES = {'meta-data': 'METADATA.;1', 'user-data': 'USERDATA.;1',
+         'network-config': 'NETWORKC.;1'}
 _MAX_HOSTNAME = 63
 
 
@@ -55,26 +55,8 @@ def write(fileobj, instance, user_data=None, network_config=None):
             vol_ident=LABEL, sys_ident='LINUX')
     try:
         for name, data in contents.items():
-            iso.add_fp(io.BytesIO(data), len(data), '/' + _FILES[name],
+            iso.add_fp(io.BytesIO(data), len(data), '/' + FILES[name],
                        rr_name=name, joliet_path='/' + name)
         iso.write_fp(fileobj)
-    finally:
-        iso.close()
-
-
-def read(path):
-    """({name: bytes} of the files on a config drive, its label)."""
-    iso = pycdlib.PyCdlib()
-    iso.open(path)
-    try:
-        found = {}
-        for name in _FILES:
-            data = io.BytesIO()
-            try:
-                iso.get_file_from_iso_fp(data, rr_path='/' + name)
-            except pycdlib.pycdlibexception.PyCdlibInvalidInput:
-                continue
-            found[name] = data.getvalue()
-        return found, iso.pvd.volume_identifier.decode().rstrip()
     finally:
         iso.close()

@@ -65,6 +65,7 @@ class LibvirtDriver:
                 '[libvirt] boot_marker is not a regular expression: %s'
                 % error)
         self._conn = None
+        self._virt_type_checked = False
         self._lock = threading.Lock()
 
     @property
@@ -72,43 +73,46 @@ class LibvirtDriver:
         with self._lock:
             if self._conn is None or not self._conn.isAlive():
                 try:
-                    conn = libvirt.open(self._uri)
+                    self._conn = libvirt.open(self._uri)
                 except libvirt.libvirtError as error:
                     raise exception.VirtError(
                         'Cannot connect to libvirt at %s: %s'
                         % (self._uri, error.get_error_message()))
-                self._check_virt_type(conn)
-                self._conn = conn
             return self._conn
 
     def _check_virt_type(self, conn):
         """Refuse virt_type kvm where the hypervisor cannot run it (as
-        Nova's driver does at start), saying why and what to set."""
-        if self._virt_type != 'kvm' or conn.getType() != 'QEMU':
+        Nova's driver does at start), saying why and what to set. Only
+        what makes guests asks: a delete or a listing needs no KVM."""
+        if (self._virt_type_checked or self._virt_type != 'kvm'
+                or conn.getType() != 'QEMU'):
             return
         try:
             conn.getDomainCapabilities(None, None, None, 'kvm')
         except libvirt.libvirtError as error:
-            conn.close()
             raise exception.InvalidConfig(
                 '[libvirt] virt_type = kvm, but %s cannot run KVM guests '
                 '(%s); set virt_type = qemu to emulate them.'
-                % (self._uri, error.get_error_message()))
+                % (self._uri, error.get_error_message() or 'no reason '
+                   'given'))
+        self._virt_type_checked = True
 
     def capacity(self):
-        """Host vcpus and memory_mb as the hypervisor reports them."""
+        """Host vcpus and memory_mb as the hypervisor reports them (for a
+        build: its virt_type is checked)."""
+        self._check_virt_type(self.conn)
         _model, memory_mb, cpus = self.conn.getInfo()[:3]
         return {'vcpus': cpus, 'memory_mb': memory_mb}
 
     def guest_xml(self, instance, disks, deployment):
-        """The domain XML, with the instance's config drive when it has
-        one and its console logged to the instance's directory."""
+        """The domain XML, with the instance's config drive (a missing one
+        fails the domain's start, loudly) and its console logged to the
+        instance's directory."""
         uuid = instance['uuid']
-        drive = self.config_drive_path(uuid)
         return guest_config.build(
             instance, disks, self._virt_type, deployment,
             console_log=self.console_log_path(uuid),
-            config_drive=drive if os.path.exists(drive) else None)
+            config_drive=self.config_drive_path(uuid))
 
     # The instance's files --------------------------------------------------
 
@@ -142,7 +146,13 @@ class LibvirtDriver:
         return path
 
     def delete_root_disk(self, uuid):
-        _remove_file(self.root_disk_path(uuid))
+        """Remove the root disk; a no-op when there is none (or when a
+        directory stands there: the instance directory's removal takes
+        it)."""
+        try:
+            fileutils.remove(self.root_disk_path(uuid))
+        except IsADirectoryError:
+            pass
 
     def create_config_drive(self, instance, user_data=None,
                             network_config=None):
@@ -153,9 +163,6 @@ class LibvirtDriver:
         with fileutils.atomic_file(path, mode='wb') as part:
             config_drive.write(part, instance, user_data, network_config)
         return path
-
-    def delete_config_drive(self, uuid):
-        _remove_file(self.config_drive_path(uuid))
 
     def delete_instance_files(self, uuid):
         """Remove the instance's directory and all in it; a no-op when
@@ -169,10 +176,7 @@ class LibvirtDriver:
         try:
             return console.tail(self.console_log_path(uuid), lines)
         except PermissionError:
-            raise exception.VirtError(
-                'Cannot read the console log %s: permission denied (it is '
-                'written by libvirt\'s virtlogd).'
-                % self.console_log_path(uuid))
+            raise self._unreadable(self.console_log_path(uuid))
 
     def _lookup(self, uuid):
         try:
@@ -184,6 +188,7 @@ class LibvirtDriver:
 
     def define(self, xml):
         """Define (or redefine, same uuid) the domain described by ``xml``."""
+        self._check_virt_type(self.conn)
         try:
             return self.conn.defineXML(xml).UUIDString()
         except libvirt.libvirtError as error:
@@ -261,18 +266,21 @@ class LibvirtDriver:
         console, and return that line.
 
         Fails at once when the domain stops or disappears first, and after
-        ``timeout`` seconds otherwise, quoting the console's last lines.
+        ``timeout`` seconds otherwise. What the guest printed is not
+        quoted (it may echo its user-data): ``console log`` shows it.
         """
         watch = console.Watch(self.console_log_path(uuid), marker)
 
         def look():
-            line = watch.find()
+            line = self._find(watch)
             if line is None:
                 state = self.state(uuid)
-                if state in (None, 'shutoff', 'crashed'):
+                # (A guest may print its marker and power off at once.)
+                line = self._find(watch)
+                if line is None and state in (None, 'shutoff', 'crashed'):
                     raise exception.GuestNotBooted(
                         'Guest %s is %s and never printed its boot marker.'
-                        % (uuid, state or 'gone'), self._last_lines(uuid))
+                        % (uuid, state or 'gone'))
             return line
 
         retrying = tenacity.Retrying(
@@ -282,16 +290,27 @@ class LibvirtDriver:
             retry_error_callback=lambda _rs: self._not_booted(uuid, timeout))
         return retrying(look)
 
-    def _last_lines(self, uuid):
+    def _find(self, watch):
         try:
-            return self.console_output(uuid, lines=5)
-        except exception.VirtError:
-            return []
+            return watch.find()
+        except PermissionError:
+            raise self._unreadable(watch.path)
+
+    @staticmethod
+    def _unreadable(path):
+        return exception.VirtError(
+            'Cannot read the console log %s: permission denied (virtlogd '
+            'writes it for root).' % path)
 
     def _not_booted(self, uuid, timeout):
+        try:
+            lines = len(self.console_output(uuid))
+        except exception.VirtError:
+            lines = 0
         raise exception.GuestNotBooted(
-            'Guest %s did not print its boot marker within %s seconds.'
-            % (uuid, timeout), self._last_lines(uuid))
+            'Guest %s did not print its boot marker within %s seconds (its '
+            'console has %d lines; `spawnflow console log` shows them while '
+            'the server exists).' % (uuid, timeout, lines))
 
     def list_instances(self):
         """Domains spawnflow made: [{'uuid', 'name', 'state',
@@ -317,13 +336,3 @@ class LibvirtDriver:
         if domain is None:
             raise exception.VirtError('Domain %s is not defined.' % uuid)
         return domain
-
-
-def _remove_file(path):
-    """Remove the file at ``path``; a no-op when there is none (or when
-    a directory stands there: the instance directory's removal takes
-    it)."""
-    try:
-        os.unlink(path)
-    except (FileNotFoundError, IsADirectoryError):
-        pass
