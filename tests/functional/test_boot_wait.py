@@ -28,12 +28,18 @@ def test_the_marker_line_is_returned(client, server):
         server['uuid'], MARKER, timeout=600) == FINISHED.decode().strip()
 
 
-def test_a_guest_that_stops_first_fails_at_once(client, server):
-    """Powered off without the marker: no wait for the timeout (600 s)."""
+@pytest.mark.parametrize('stop, state', [('destroy', 'shutoff'),
+                                         ('suspend', 'paused')])
+def test_a_guest_that_stops_first_fails_at_once(client, server, stop,
+                                                state):
+    """Powered off, or paused (as KVM pauses a guest it cannot run),
+    without the marker: no wait for the timeout (600 s)."""
     _console(client, server, b'booting\nKernel panic\n')
-    client.services.virt.destroy(server['uuid'])
+    getattr(client.services.virt.conn.lookupByUUIDString(server['uuid']),
+            stop)()
     with pytest.raises(exception.GuestNotBooted,
-                       match='is shutoff and never printed its boot marker'):
+                       match='is %s and never printed its boot marker'
+                       % state):
         client.services.virt.wait_for_boot(server['uuid'], MARKER,
                                            timeout=600)
 

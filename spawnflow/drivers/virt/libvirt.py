@@ -48,6 +48,9 @@ libvirt.registerErrorHandler(_ignore_libvirt_errors, None)
 
 #: Seconds between two looks at the console while waiting for the boot.
 BOOT_POLL_INTERVAL = 0.05
+#: States a booting guest never leaves by itself (QEMU pauses a guest
+#: that KVM cannot run: an "emulation failure").
+_NEVER_BOOTING = (None, 'shutoff', 'crashed', 'paused')
 ROOT_DISK = 'disk'
 CONFIG_DRIVE = 'disk.config'
 CONSOLE_LOG = 'console.log'
@@ -265,9 +268,9 @@ class LibvirtDriver:
         """Wait until the guest prints a line matching ``marker`` on its
         console, and return that line.
 
-        Fails at once when the domain stops or disappears first, and after
-        ``timeout`` seconds otherwise. What the guest printed is not
-        quoted (it may echo its user-data): ``console log`` shows it.
+        Fails at once when the domain stops, pauses or disappears first,
+        and after ``timeout`` seconds otherwise. What the guest printed is
+        not quoted (it may echo its user-data): ``console log`` shows it.
         """
         watch = console.Watch(self.console_log_path(uuid), marker)
 
@@ -277,10 +280,10 @@ class LibvirtDriver:
                 state = self.state(uuid)
                 # (A guest may print its marker and power off at once.)
                 line = self._find(watch)
-                if line is None and state in (None, 'shutoff', 'crashed'):
+                if line is None and state in _NEVER_BOOTING:
                     raise exception.GuestNotBooted(
-                        'Guest %s is %s and never printed its boot marker.'
-                        % (uuid, state or 'gone'))
+                        'Guest %s is %s and never printed its boot marker.%s'
+                        % (uuid, state or 'gone', self._paused_hint(state)))
             return line
 
         retrying = tenacity.Retrying(
@@ -289,6 +292,13 @@ class LibvirtDriver:
             stop=tenacity.stop_after_delay(timeout),
             retry_error_callback=lambda _rs: self._not_booted(uuid, timeout))
         return retrying(look)
+
+    def _paused_hint(self, state):
+        if state == 'paused' and self._virt_type == 'kvm':
+            return (' (KVM pauses a guest it cannot run, as under nested '
+                    'virtualisation: set [libvirt] virt_type = qemu to '
+                    'emulate it.)')
+        return ''
 
     def _find(self, watch):
         try:
