@@ -226,12 +226,11 @@ class Conductor:
     def _run_job(self, held):
         job = held.job
         try:
+            if held.lost:  # lost before it began (this process was paused)
+                return self._lost(job)
             state = self._perform(held)
         except exception.ClaimLost:
-            self.metrics.jobs_lost.inc()
-            LOG.warning('Job %s (%s) was taken over by another conductor; '
-                        'left to it.', job.uuid, job.name)
-            return self._forget(job)
+            return self._lost(job)
         except MustWait as error:
             LOG.debug('Job %s waits: %s', job.uuid, error)
             return self._give_back(job, defer=True)
@@ -245,6 +244,10 @@ class Conductor:
             # again what is left unfinished.
             LOG.warning('Job %s (%s) failed: %s', job.uuid, job.name, error)
             state = states.FAILURE
+        if held.lost:
+            # Lost while its flow ended without a write the fence could
+            # refuse (another owner had finished it): not ours to consume.
+            return self._lost(job)
         if state == states.SUSPENDED:
             self.metrics.jobs_released.inc()
             return self._give_back(job)
@@ -254,6 +257,12 @@ class Conductor:
         except (tf_exceptions.JobFailure, tf_exceptions.NotFound) as error:
             LOG.warning('Job %s ended %s but could not be consumed: %s',
                         job.uuid, state, error)
+        self._forget(job)
+
+    def _lost(self, job):
+        self.metrics.jobs_lost.inc()
+        LOG.warning('Job %s (%s) was taken over by another conductor; left '
+                    'to it.', job.uuid, job.name)
         self._forget(job)
 
     def _perform(self, held):
