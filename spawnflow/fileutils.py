@@ -1,8 +1,10 @@
-"""Small filesystem helpers: atomic writes and JSON records."""
+"""Small filesystem helpers: atomic writes, JSON records, opening a
+user-named file safely."""
 
 import contextlib
 import json
 import os
+import stat
 import tempfile
 
 
@@ -63,3 +65,40 @@ def user_file_permissions():
             if line.startswith('Umask:'):
                 return 0o666 & ~int(line.split()[1], 8)
     return 0o644
+
+
+class NotRegularFile(Exception):
+    """What stands at a path is no regular file; ``kind`` says what."""
+
+    def __init__(self, path, kind):
+        super().__init__('%s is a %s' % (path, kind))
+        self.kind = kind
+
+
+def open_regular_file(path):
+    """(binary stream, os.stat_result) of the regular file ``path``.
+
+    The open never waits (a FIFO without a writer), and anything but a
+    regular file raises NotRegularFile before a byte is read; the open's
+    own errors are OSError.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise NotRegularFile(path, _file_kind(info.st_mode))
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, 'rb'), info
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _file_kind(mode):
+    for test, kind in ((stat.S_ISDIR, 'directory'),
+                       (stat.S_ISCHR, 'character device'),
+                       (stat.S_ISBLK, 'block device'),
+                       (stat.S_ISFIFO, 'pipe'), (stat.S_ISSOCK, 'socket')):
+        if test(mode):
+            return kind
+    return 'special file'

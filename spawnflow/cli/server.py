@@ -1,8 +1,6 @@
 """``spawnflow server create|list|show|delete``."""
 
 import contextlib
-import os
-import stat
 
 from cliff import command
 from cliff import lister
@@ -11,6 +9,7 @@ from cliff import show
 from spawnflow.cli import format
 from spawnflow.cli import progress_bar
 from spawnflow import exception
+from spawnflow import fileutils
 from spawnflow import instance_states as states
 from spawnflow import objects
 
@@ -92,16 +91,14 @@ def _read_small_file(path, what):
         return None
     limit = objects.MAX_USER_DATA_BYTES
     try:
-        # Not blocking on a FIFO's open; anything but a file is refused.
-        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        stream, _info = fileutils.open_regular_file(path)
+    except fileutils.NotRegularFile:
+        raise exception.InvalidRequest(
+            'The %s file %s is not a regular file.' % (what, path))
     except OSError as error:
         raise exception.InvalidRequest('Cannot read the %s file %s: %s.'
                                        % (what, path, error.strerror))
-    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
-        os.close(descriptor)
-        raise exception.InvalidRequest(
-            'The %s file %s is not a regular file.' % (what, path))
-    with os.fdopen(descriptor, 'rb') as stream:
+    with stream:
         data = stream.read(limit + 1)
     if len(data) > limit:
         raise exception.InvalidRequest(

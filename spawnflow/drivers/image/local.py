@@ -9,7 +9,6 @@ import contextlib
 import datetime
 import hashlib
 import os
-import stat
 import uuid as uuidlib
 
 from oslo_utils.imageutils import format_inspector
@@ -116,17 +115,15 @@ def _open_image_file(path, size_cap):
     ``size_cap`` bytes; devices, pipes, directories and files that claim
     no size (such as /proc's) are refused before a byte is read."""
     try:
-        # O_NONBLOCK: opening a FIFO must not wait for a writer.
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        stream, info = fileutils.open_regular_file(path)
+    except fileutils.NotRegularFile as error:
+        raise exception.InvalidRequest(
+            '%s is not a regular file (it is a %s); give an image file.'
+            % (path, error.kind))
     except OSError as error:
         raise exception.InvalidRequest('Cannot read %s: %s'
                                        % (path, error.strerror))
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise exception.InvalidRequest(
-                '%s is not a regular file (it is a %s); give an image '
-                'file.' % (path, _file_kind(info.st_mode)))
+    with stream:
         if info.st_size == 0:
             raise exception.InvalidRequest(
                 '%s has no size (it is empty, or a file like /proc\'s); '
@@ -136,23 +133,7 @@ def _open_image_file(path, size_cap):
                 '%s is %d bytes; images of at most %d bytes are taken '
                 '([local_image] image_size_cap).'
                 % (path, info.st_size, size_cap))
-        os.set_blocking(fd, True)
-        stream = os.fdopen(fd, 'rb')
-    except BaseException:
-        os.close(fd)
-        raise
-    with stream:
         yield stream, info.st_size
-
-
-def _file_kind(mode):
-    for test, kind in ((stat.S_ISDIR, 'directory'),
-                       (stat.S_ISCHR, 'character device'),
-                       (stat.S_ISBLK, 'block device'),
-                       (stat.S_ISFIFO, 'pipe'), (stat.S_ISSOCK, 'socket')):
-        if test(mode):
-            return kind
-    return 'special file'
 
 
 def _checked_format(path, copy, disk_format):
