@@ -15,7 +15,9 @@ def volumes_of(client, uuid):
 def assert_active(client, server, volume_indexes):
     """ACTIVE; one running domain; exactly one volume per volume block
     device, in-use with one attachment."""
-    assert server['vm_state'] == 'active', server['fault']
+    fault = server['fault'] or {}
+    assert server['vm_state'] == 'active', (
+        fault.get('message'), fault.get('details'))
     domains = [d for d in client.services.virt.list_instances()
                if d['uuid'] == server['uuid']]
     assert [d['state'] for d in domains] == ['running']

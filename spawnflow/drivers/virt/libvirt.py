@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import threading
+from xml.etree import ElementTree
 
 import libvirt
 from oslo_concurrency import processutils
@@ -61,6 +62,7 @@ class LibvirtDriver:
         self._uri = conf.libvirt.connection_uri
         self._virt_type = conf.libvirt.virt_type
         self._instances_path = conf.instances_path
+        self._rbd_secret_uuid = conf.libvirt.rbd_secret_uuid
         try:
             re.compile(conf.libvirt.boot_marker)
         except re.error as error:
@@ -115,7 +117,50 @@ class LibvirtDriver:
         return guest_config.build(
             instance, disks, self._virt_type, deployment,
             console_log=self.console_log_path(uuid),
-            config_drive=self.config_drive_path(uuid))
+            config_drive=self.config_drive_path(uuid),
+            rbd_secret_uuid=self._rbd_secret_uuid)
+
+    # Volume secrets ----------------------------------------------------------
+
+    def set_volume_secret(self, instance_uuid, device_name, password):
+        """Keep the CHAP password of an instance's iSCSI disk in a private
+        libvirt secret (the domain XML names it by usage; the password is
+        in no XML, log or record of spawnflow's). Idempotent."""
+        usage = guest_config.secret_usage(instance_uuid, device_name)
+        secret = ElementTree.Element('secret', ephemeral='no', private='yes')
+        ElementTree.SubElement(secret, 'description').text = (
+            'CHAP password of %s of instance %s' % (device_name,
+                                                    instance_uuid))
+        ElementTree.SubElement(
+            ElementTree.SubElement(secret, 'usage', type='iscsi'),
+            'target').text = usage
+        try:
+            found = self._secret(usage)
+            if found is None:
+                found = self.conn.secretDefineXML(
+                    ElementTree.tostring(secret, encoding='unicode'))
+            found.setValue(password.encode())
+        except libvirt.libvirtError as error:
+            raise exception.VirtError(
+                'libvirt could not keep the CHAP secret of %s: %s'
+                % (device_name, error.get_error_message()))
+
+    def delete_volume_secret(self, instance_uuid, device_name):
+        """Remove that secret; no-op when it is missing."""
+        secret = self._secret(
+            guest_config.secret_usage(instance_uuid, device_name))
+        if secret is not None:
+            secret.undefine()
+
+    def _secret(self, usage):
+        try:
+            return self.conn.secretLookupByUsage(
+                libvirt.VIR_SECRET_USAGE_TYPE_ISCSI, usage)
+        except libvirt.libvirtError as error:
+            if error.get_error_code() in (libvirt.VIR_ERR_NO_SECRET,
+                                          libvirt.VIR_ERR_NO_SUPPORT):
+                return None
+            raise
 
     # The instance's files --------------------------------------------------
 
@@ -199,12 +244,18 @@ class LibvirtDriver:
                                       % error.get_error_message())
 
     def start(self, uuid):
+        """Start the domain; a no-op when it runs already, including when
+        a start made by a process that died meanwhile (which libvirtd
+        carries on) ends between the check and this process's own."""
         domain = self._require(uuid)
         if domain.isActive():
             return
         try:
             domain.create()
         except libvirt.libvirtError as error:
+            if (error.get_error_code() == libvirt.VIR_ERR_OPERATION_INVALID
+                    and domain.isActive()):
+                return
             raise exception.VirtError('libvirt could not start %s: %s'
                                       % (uuid, error.get_error_message()))
 
