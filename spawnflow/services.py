@@ -18,6 +18,9 @@ class Services:
     def __init__(self, conf):
         self.conf = conf
         self.host = conf.host
+        # Drivers first: a configuration naming no such driver is refused
+        # before anything (the database's directory) is made.
+        self.drivers = drivers.Drivers.from_conf(conf)
         self.db = db_api.Database(
             db_api.create_engine(conf.database.connection,
                                  conf.database.sqlite_busy_timeout,
@@ -25,7 +28,6 @@ class Services:
             retry.Policy(conf.database.db_max_retries,
                          conf.database.db_retry_interval,
                          conf.database.db_max_retry_interval))
-        self.drivers = drivers.Drivers.from_conf(conf)
         self.image_cache = imagecache.ImageCache(conf.instances_path,
                                                  self.drivers.image)
 

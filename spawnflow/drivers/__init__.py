@@ -1,14 +1,28 @@
 """Drivers chosen by configuration and loaded through entry points."""
 
 import dataclasses
+import importlib.metadata
 
 from stevedore import driver as stevedore_driver
 
+from spawnflow import exception
 from spawnflow import objects
+
+#: The option that names each namespace's driver.
+OPTIONS = {'spawnflow.virt_drivers': 'compute_driver',
+           'spawnflow.image_drivers': 'image_driver',
+           'spawnflow.volume_drivers': 'volume_driver'}
 
 
 def load(namespace, name, *args):
-    """Instantiate the driver registered as ``name`` in ``namespace``."""
+    """Instantiate the driver registered as ``name`` in ``namespace``; a
+    name none is registered as is refused, listing those that are."""
+    names = sorted({entry_point.name for entry_point in
+                    importlib.metadata.entry_points(group=namespace)})
+    if name not in names:
+        raise exception.InvalidConfig(
+            '[DEFAULT] %s = %s: no such driver (valid: %s).'
+            % (OPTIONS[namespace], name, ', '.join(names)))
     manager = stevedore_driver.DriverManager(
         namespace, name, invoke_on_load=True, invoke_args=args,
         on_load_failure_callback=_reraise)

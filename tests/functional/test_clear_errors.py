@@ -51,6 +51,18 @@ def test_schema_missing_says_run_db_sync(config, state, args):
                      '`spawnflow db sync`.' % _database(state))
 
 
+@pytest.mark.parametrize('option, valid', [
+    ('compute_driver', 'libvirt'), ('image_driver', 'glance, http, local'),
+    ('volume_driver', 'cinder, local')])
+def test_unknown_driver_lists_the_valid_ones(tmp_path, state, option, valid):
+    config = conftest.write_config(tmp_path / 'spawnflow.conf', state,
+                                   extra='[DEFAULT]\n%s = nosuch\n' % option)
+    _assert_one_line(_spawnflow(config, 'server', 'list'),
+                     '[DEFAULT] %s = nosuch: no such driver (valid: %s).'
+                     % (option, valid))
+    assert not state.exists()
+
+
 @pytest.mark.parametrize('args', [['db', 'sync'], ['server', 'list']])
 def test_corrupted_database(config, state, args):
     state.mkdir()
