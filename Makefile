@@ -8,9 +8,9 @@ DEMO_DIR ?= .demo
 
 # Debian packages: qemu-img for disks, libvirt headers to build
 # libvirt-python, graphviz for flow diagrams, chromium and its driver for
-# the dashboard's browser tests.
+# the dashboard's browser tests, tmux for the terminal progress test.
 DEBIAN_PACKAGES := qemu-utils libvirt-dev libvirt-clients pkg-config graphviz \
-	chromium chromium-driver
+	chromium chromium-driver tmux
 
 # The tiny test guest (a kernel, busybox and syslinux from Debian's
 # packages), booted by the real-guest tests and the demo.

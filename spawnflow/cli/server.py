@@ -7,7 +7,7 @@ from cliff import lister
 from cliff import show
 
 from spawnflow.cli import format
-from spawnflow.cli import progress_bar
+from spawnflow.cli import build_progress
 from spawnflow import exception
 from spawnflow import fileutils
 from spawnflow import instance_states as states
@@ -67,9 +67,9 @@ class CreateServer(show.ShowOne):
         client = self.app.client
         with contextlib.ExitStack() as stack:
             if self.app.stderr.isatty():
-                bars = stack.enter_context(
-                    progress_bar.TaskProgressBars(self.app.stderr))
-                client.engine.listener_factories.append(bars.listener)
+                display = stack.enter_context(
+                    build_progress.BuildProgress(self.app.stderr))
+                client.engine.listener_factories.append(display.listener)
             instance = client.build(
                 parsed_args.name, flavor=parsed_args.flavor,
                 image=parsed_args.image,

@@ -5,6 +5,7 @@ Also the instance-files cleanup the delete flow runs.
 
 from spawnflow import exception
 from spawnflow import imagecache
+from spawnflow import progress
 from spawnflow.tasks import base
 
 GiB = 1024 ** 3
@@ -21,7 +22,8 @@ def _root_bdm(services, instance_uuid):
 class FetchImage(base.BaseTask):
     """Fetch the root disk's image into the cache (checksum verified, and
     no larger than the flavor's disk), reporting the download through
-    TaskFlow progress notifications.
+    TaskFlow progress notifications (saved, at most one per percent) and
+    a transferred notification per chunk (not saved).
 
     Revert: a base this build downloaded (the cache records who fetched
     it, so this holds after a crash too) is removed again, unless another
@@ -29,6 +31,7 @@ class FetchImage(base.BaseTask):
     """
 
     default_provides = 'base_image'
+    TASK_EVENTS = base.BaseTask.TASK_EVENTS + (progress.EVENT_TRANSFERRED,)
 
     def pre_execute(self):
         super().pre_execute()
@@ -47,7 +50,9 @@ class FetchImage(base.BaseTask):
                 'downloaded': downloaded}
 
     def _report_progress(self, done, total):
-        """TaskFlow progress notifications, at most one per percent."""
+        """The bytes transferred; TaskFlow progress at most per percent."""
+        self.notifier.notify(progress.EVENT_TRANSFERRED,
+                             {'done': done, 'total': total})
         if total:
             fraction = min(done / total, 1.0)
             if int(fraction * 100) > int(self._reported * 100):
