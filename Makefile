@@ -32,10 +32,11 @@ system-packages:
 	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-$(BIN)/.installed: requirements.txt test-requirements.txt setup.cfg | system-packages
+$(BIN)/.installed: requirements.txt test-requirements.txt upper-constraints.txt setup.cfg | system-packages
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -r requirements.txt -r test-requirements.txt
+	$(BIN)/pip install -q -c upper-constraints.txt -r requirements.txt \
+	    -r test-requirements.txt
 	$(BIN)/pip install -q --no-deps -e .
 	touch $@
 

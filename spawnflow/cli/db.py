@@ -1,7 +1,9 @@
-"""``spawnflow db sync``."""
+"""``spawnflow db sync|version``."""
 
 from cliff import command
+from cliff import show
 
+from spawnflow.persistence import errors
 from spawnflow.persistence import migration
 
 
@@ -13,3 +15,19 @@ class SyncDatabase(command.Command):
         client.db_sync()
         self.app.stdout.write('Database at revision %s.\n'
                               % migration.current_revision(client.db.engine))
+
+
+class ShowDatabaseVersion(show.ShowOne):
+    """Show the revision of spawnflow's schema the database is at, the
+    newest this code has, and whether `spawnflow db sync` has work to do.
+
+    Reads only: a database that does not exist is an error, not made.
+    """
+
+    def take_action(self, parsed_args):
+        db = self.app.reader.db
+        current = errors.guarded(db.retry, db.engine.url, 'db version',
+                                 migration.current_revision, db.engine)
+        head = migration.head_revision()
+        return (('Revision', 'Head', 'Up To Date'),
+                (current or '', head, current == head))

@@ -1,5 +1,6 @@
 """``spawnflow``: the cliff application and its entry point."""
 
+from importlib import metadata
 import logging
 import os
 import signal
@@ -8,6 +9,8 @@ import threading
 
 from cliff import app
 from cliff import commandmanager
+from oslo_config import cfg
+from oslo_log import log as oslo_log
 
 import spawnflow
 from spawnflow import api
@@ -17,6 +20,8 @@ from spawnflow import faultinject
 from spawnflow import inspection
 from spawnflow import secrets
 
+#: The installed package's version (pbr's, from git, at install time).
+VERSION = metadata.version('spawnflow')
 #: OpenStackClient's levels: -q errors only, warnings by default, -v
 #: info, -vv (and more) debug; on the console and in --log-file alike.
 LEVELS = {0: logging.ERROR, 1: logging.WARNING, 2: logging.INFO}
@@ -24,6 +29,11 @@ LEVELS = {0: logging.ERROR, 1: logging.WARNING, 2: logging.INFO}
 #: TaskFlow logs a failed flow with its traceback and keystoneauth a failed
 #: discovery, which spawnflow reports itself, once, as one clear error.
 QUIET_LOGGERS = ('taskflow', 'keystoneauth')
+#: The [DEFAULT] options of oslo.log that send the logs somewhere besides
+#: the console: any of them set, oslo.log's handlers log per its options
+#: (format, ``debug``, rotation, ``default_log_levels``).
+_OSLO_LOG_DESTINATIONS = ('log_file', 'log_dir', 'use_syslog',
+                          'use_journal', 'log_config_append')
 
 #: Sent by the watcher of Ctrl-C to the main thread (which blocks
 #: SIGINT while a command runs) to interrupt it when no flow runs.
@@ -47,7 +57,7 @@ class SpawnflowApp(app.App):
     def __init__(self):
         super().__init__(
             description=spawnflow.__doc__,
-            version='spawnflow',
+            version=VERSION,
             command_manager=commandmanager.CommandManager('spawnflow.cli'),
             deferred_help=True)
         self._conf = None
@@ -69,12 +79,17 @@ class SpawnflowApp(app.App):
         return parser
 
     def configure_logging(self):
-        """OpenStackClient's levels (see LEVELS), every record masked of
-        secrets (spawnflow.secrets) on every handler.
+        """The console at OpenStackClient's levels (see LEVELS); where the
+        configuration names a destination (see _OSLO_LOG_DESTINATIONS),
+        oslo.log's handlers too, in its format at its ``debug`` level;
+        every record masked of secrets (spawnflow.secrets) on every
+        handler.
 
         cliff adds its handlers to the root logger on every run; the ones an
         earlier run in this process added are removed first, so an
         embedding service calling main() repeatedly logs each line once.
+        oslo.log, when the configuration asks for it, replaces every handler
+        of the root logger, as it does in any OpenStack service.
         """
         root = logging.getLogger()
         for handler in _added_handlers:
@@ -82,8 +97,6 @@ class SpawnflowApp(app.App):
             handler.close()
         _added_handlers[:] = []
         level = LEVELS.get(self.options.verbose_level, logging.DEBUG)
-        root.setLevel(logging.DEBUG)
-        masking = secrets.MaskingFilter()
         if self.options.log_file:
             log_file = logging.FileHandler(self.options.log_file)
             log_file.setFormatter(logging.Formatter(
@@ -96,8 +109,29 @@ class SpawnflowApp(app.App):
         _added_handlers.append(console)
         for handler in _added_handlers:
             handler.setLevel(level)
-            handler.addFilter(masking)
             root.addHandler(handler)
+        root.setLevel(logging.DEBUG)
+        conf = self._logging_conf()
+        if conf is not None and any(
+                conf[name] for name in _OSLO_LOG_DESTINATIONS):
+            oslo_log.setup(conf, 'spawnflow', version=VERSION)
+            for handler in root.handlers:
+                if handler.level == logging.NOTSET:
+                    handler.setLevel(root.level)  # oslo.log's debug or not
+            for handler in _added_handlers:
+                root.addHandler(handler)
+            root.setLevel(min(root.level, level))
+        masking = secrets.MaskingFilter()
+        for handler in root.handlers:
+            handler.addFilter(masking)
+
+    def _logging_conf(self):
+        """The configuration, or None when it cannot be read (the command
+        reports why, in one line, when it reads it)."""
+        try:
+            return self.conf
+        except cfg.Error:
+            return None
 
     def initialize_app(self, argv):
         faultinject.check_environment()

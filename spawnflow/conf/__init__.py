@@ -6,6 +6,7 @@ spawnflow configurations (and tests can build one per test).
 """
 
 from oslo_config import cfg
+from oslo_log import log
 
 from spawnflow.conf import cinder
 from spawnflow.conf import compute
@@ -23,6 +24,8 @@ _MODULES = (compute, database, image, libvirt, volume, cinder, glance,
 
 
 def register_opts(conf):
+    """spawnflow's option groups and oslo.log's [DEFAULT] options."""
+    log.register_options(conf)
     for module in _MODULES:
         module.register_opts(conf)
 

@@ -52,4 +52,4 @@ def register_opts(conf):
 
 
 def list_opts():
-    return {_group(): cinder_opts + keystone.list_opts()}
+    return {_group(): cinder_opts + keystone.list_opts(SERVICE_TYPE)}

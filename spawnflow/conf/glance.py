@@ -30,4 +30,4 @@ def register_opts(conf):
 
 
 def list_opts():
-    return {_group(): glance_opts + keystone.list_opts()}
+    return {_group(): glance_opts + keystone.list_opts(SERVICE_TYPE)}

@@ -31,4 +31,4 @@ def register_opts(conf):
 
 
 def list_opts():
-    return {_group(): service_user_opts + keystone.list_opts(adapter=False)}
+    return {_group(): service_user_opts + keystone.list_opts()}

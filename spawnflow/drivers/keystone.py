@@ -5,6 +5,7 @@ import re
 
 from keystoneauth1 import exceptions as ks_exceptions
 from keystoneauth1 import loading as ks_loading
+from keystoneauth1.loading import adapter as ks_adapter
 from keystoneauth1 import service_token
 
 from spawnflow.drivers import errors
@@ -26,14 +27,24 @@ def session(conf, group):
     return ks_loading.load_session_from_conf_options(conf, group, auth=auth)
 
 
-def endpoint_kwargs(conf, group):
-    """Service type, region, interface and endpoint override of ``group``."""
-    options = conf[group]
-    interfaces = options.valid_interfaces or ['internal', 'public']
-    return {'service_type': options.service_type,
-            'region_name': options.region_name,
-            'interface': interfaces[0],
-            'endpoint_override': options.endpoint_override}
+def client_kwargs(conf, group):
+    """The session and every adapter option of ``group`` (endpoint,
+    interfaces, region, versions, connect and status code retries) as the
+    keyword arguments of a client built on keystoneauth's Adapter, as
+    python-cinderclient's and python-glanceclient's are.
+
+    The arguments are keystoneauth's own reading of its options, the one
+    ``load_adapter_from_conf_options`` makes: the clients build their
+    Adapter subclass themselves. Conflicting options (``version`` with
+    ``min_version``, an unknown interface) are refused in one line.
+    """
+    kwargs = {}
+    try:
+        ks_adapter.process_conf_options(conf[group], kwargs)
+    except TypeError as error:
+        raise exception.SpawnflowError('[%s] %s.' % (group, error)) from error
+    kwargs['session'] = session(conf, group)
+    return kwargs
 
 
 def translated(service, what, error, refused):

@@ -1,4 +1,8 @@
-"""``spawnflow db sync``: spawnflow's Alembic chain, then TaskFlow's tables."""
+"""``spawnflow db sync``: spawnflow's Alembic chain, then TaskFlow's tables;
+``spawnflow db version``: the revision a database is at.
+
+The chain's configuration is alembic.ini beside this module, which
+alembic's own command reads too."""
 
 import contextlib
 import os
@@ -11,13 +15,13 @@ from alembic import script as alembic_script
 #: Not alembic's default name, which TaskFlow's own chain uses on the same
 #: database.
 VERSION_TABLE = 'spawnflow_alembic_version'
-_SCRIPT_LOCATION = os.path.join(os.path.dirname(__file__), 'migrations')
+ALEMBIC_INI = os.path.join(os.path.dirname(__file__), 'alembic.ini')
 
 
-def _config(connection):
-    config = alembic_config.Config()
-    config.set_main_option('script_location', _SCRIPT_LOCATION)
-    config.attributes['connection'] = connection
+def _config(connection=None):
+    config = alembic_config.Config(ALEMBIC_INI)
+    if connection is not None:
+        config.attributes['connection'] = connection
     return config
 
 
@@ -30,6 +34,8 @@ def sync(engine, taskflow_backend):
 
 
 def current_revision(engine):
+    """The revision of spawnflow's chain the database is at (None before
+    the first sync)."""
     with engine.connect() as connection:
         context = alembic_migration.MigrationContext.configure(
             connection, opts={'version_table': VERSION_TABLE})
@@ -37,4 +43,6 @@ def current_revision(engine):
 
 
 def head_revision():
-    return alembic_script.ScriptDirectory(_SCRIPT_LOCATION).get_current_head()
+    """The newest revision of the chain this code has."""
+    return alembic_script.ScriptDirectory.from_config(
+        _config()).get_current_head()

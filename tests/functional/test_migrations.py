@@ -3,6 +3,10 @@
 test_postgresql.py runs the same check on PostgreSQL.
 """
 
+import json
+import subprocess
+import sys
+
 from alembic import autogenerate
 from alembic import migration as alembic_migration
 import sqlalchemy as sa
@@ -80,3 +84,53 @@ def test_comparison_detects_drift(client):
     diffs = model_differences(client.db.engine)
     assert [(d[0], d[2], d[3].name) for d in diffs] == [
         ('remove_column', 'compute_nodes', 'drift')]
+
+
+def _run(*argv):
+    return subprocess.run([sys.executable, '-m'] + list(argv),
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_db_version_and_alembic_own_command(tmp_path, config_file):
+    """`spawnflow db version` reads, never creates; alembic's own command
+    runs the chain from the shipped alembic.ini on a URL, in spawnflow's
+    version table; db sync then finishes what alembic began."""
+    database = tmp_path / 'state' / 'spawnflow.sqlite'
+    url = 'sqlite:///%s' % database
+    spawnflow = ('spawnflow.cli.main', '--config-file', config_file)
+    alembic = ('alembic', '-c', migration.ALEMBIC_INI, '-x', 'url=' + url)
+
+    missing = _run(*spawnflow, 'db', 'version')
+    assert missing.returncode == 1
+    assert missing.stderr.splitlines() == [
+        'No database at %s: run `spawnflow db sync` first.' % database]
+    assert not database.exists()
+
+    no_url = _run('alembic', '-c', migration.ALEMBIC_INI, 'current')
+    assert no_url.returncode != 0
+    assert 'No database URL: pass -x url=' in no_url.stderr
+
+    database.parent.mkdir()
+    upgraded = _run(*alembic, 'upgrade', '0003')
+    assert upgraded.returncode == 0, upgraded.stderr
+    engine = sa.create_engine(url)
+    try:
+        tables = set(sa.inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+    assert tables == SPAWNFLOW_TABLES - {'flow_owners', 'instance_user_data'
+                                         } | {migration.VERSION_TABLE}
+
+    def version():
+        shown = _run(*spawnflow, 'db', 'version', '-f', 'json')
+        assert shown.returncode == 0, shown.stderr
+        return json.loads(shown.stdout)
+
+    head = migration.head_revision()
+    assert version() == {'Revision': '0003', 'Head': head,
+                         'Up To Date': False}
+    synced = _run(*spawnflow, 'db', 'sync')
+    assert synced.stdout == 'Database at revision %s.\n' % head
+    assert version() == {'Revision': head, 'Head': head, 'Up To Date': True}
+    current = _run(*alembic, 'current')
+    assert current.stdout == '%s (head)\n' % head, current.stderr

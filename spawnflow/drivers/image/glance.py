@@ -9,8 +9,8 @@ Calls that fail transiently (no connection, a timeout, 5xx) are retried
 ServiceUnavailable, and the cache downloads again.
 """
 
-from glanceclient import client as glance_client
 from glanceclient import exc as glance_exceptions
+from glanceclient.v2 import client as glance_client
 from keystoneauth1 import exceptions as ks_exceptions
 import requests
 
@@ -83,10 +83,10 @@ def _stream(image_id, chunks, timeout):
 
 class GlanceImageDriver(base.ImageDriver):
     def __init__(self, conf):
-        kwargs = keystone.endpoint_kwargs(conf, 'glance')
+        # Glance v2's client itself: glanceclient.Client's first argument
+        # is the API's version, which is also the name of an adapter's.
         self._client = glance_client.Client(
-            '2', session=keystone.session(conf, 'glance'),
-            endpoint=kwargs.pop('endpoint_override'), **kwargs)
+            **keystone.client_kwargs(conf, 'glance'))
         self._timeout = conf.glance.timeout
         self.retry = retry.Policy.from_conf(conf, conf.glance.num_retries)
 

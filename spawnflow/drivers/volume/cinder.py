@@ -13,8 +13,8 @@ gone is done.
 """
 
 from cinderclient import api_versions
-from cinderclient import client as cinder_client
 from cinderclient import exceptions as cinder_exceptions
+from cinderclient.v3 import client as cinder_client
 from keystoneauth1 import exceptions as ks_exceptions
 
 from spawnflow.drivers import errors
@@ -89,14 +89,10 @@ class CinderVolumeDriver(base.VolumeDriver):
             raise exception.SpawnflowError(
                 '[cinder] api_version must be at least %s, not %s.'
                 % (MIN_API_VERSION, conf.cinder.api_version))
-        kwargs = keystone.endpoint_kwargs(conf, 'cinder')
+        # The v3 client itself: cinderclient.Client's first argument is
+        # the API's version, which is also the name of an adapter's.
         self._client = cinder_client.Client(
-            conf.cinder.api_version,
-            session=keystone.session(conf, 'cinder'),
-            service_type=kwargs['service_type'],
-            region_name=kwargs['region_name'],
-            endpoint_type=kwargs['interface'],
-            os_endpoint=kwargs['endpoint_override'])
+            api_version=version, **keystone.client_kwargs(conf, 'cinder'))
         self._retry = retry.Policy.from_conf(conf, conf.cinder.http_retries)
         self._events = (events.VolumeEvents(conf)
                         if conf.cinder.notification_transport_url else None)
