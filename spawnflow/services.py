@@ -7,11 +7,15 @@ persisted, and a resumed flow gets the resuming process's own.
 
 import copy
 import functools
+import logging
 
 from spawnflow import drivers
 from spawnflow import imagecache
 from spawnflow.persistence import api as db_api
 from spawnflow import retry
+
+#: The name QEMU's iSCSI initiator gives a target by default.
+QEMU_ISCSI_INITIATOR = 'iqn.2008-11.org.linux-kvm'
 
 
 class Services:
@@ -58,10 +62,27 @@ class Services:
 
     @functools.cached_property
     def connector(self):
-        """This host's connector, given to the volume service on attach."""
-        return {'host': self.host, 'ip': '127.0.0.1', 'multipath': False,
-                'os_type': 'linux', 'platform': 'x86_64',
-                'initiator': 'iqn.2026-11.dev.spawnflow:%s' % self.host}
+        """This host's connector, given to the volume service on attach:
+        os-brick's properties, asked as Nova's get_volume_connector does.
+
+        os-brick reads some of them (the system uuid, the NVMe host NQN)
+        through its privsep daemon, which it would start with sudo; they
+        run in this process instead, with its own rights: as root they are
+        read, otherwise os-brick leaves them out. Its warnings about the
+        initiators this host lacks (no open-iscsi, no nvme-cli) do not
+        concern spawnflow, whose volumes QEMU opens itself; so the iSCSI
+        initiator is QEMU's (libiscsi logs in with its default name when
+        the domain names none), not open-iscsi's.
+        """
+        import os_brick.privileged
+        from os_brick.initiator import connector
+
+        os_brick.privileged.default.set_client_mode(False)
+        logging.getLogger('os_brick').setLevel(logging.ERROR)
+        properties = connector.get_connector_properties(
+            None, self.conf.my_ip, multipath=False, enforce_multipath=True,
+            host=self.host)
+        return dict(properties, initiator=QEMU_ISCSI_INITIATOR)
 
     def close(self):
         self.drivers.volume.close()

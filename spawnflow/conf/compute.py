@@ -14,6 +14,10 @@ compute_opts = [
                sample_default='<current_hostname>',
                help='Name of this host: recorded on instances it builds and '
                     'used for resource claims.'),
+    cfg.StrOpt('my_ip', default='127.0.0.1',
+               help='IP address of this host given to the volume service '
+                    'in its connector (the address its targets export '
+                    'volumes to).'),
     cfg.StrOpt('state_path',
                default=os.path.join(os.path.expanduser('~'), '.local',
                                     'share', 'spawnflow'),

@@ -31,6 +31,9 @@ libvirt_opts = [
                help='Regular expression (Python syntax) of the console '
                     'line that tells the guest booted; by default '
                     'cloud-init\'s last line.'),
+    cfg.StrOpt('rbd_secret_uuid',
+               help='UUID of the libvirt secret holding the Ceph key of '
+                    'RBD volumes whose connection asks for cephx auth.'),
 ]
 
 

@@ -140,22 +140,31 @@ class AttachVolume(_BlockDeviceTask):
     """Attach through the attachments API and save connection_info.
 
     create (with this host's connector) -> save attachment id and
-    connection_info on the BDM row -> complete. Idempotent: an attachment
-    of this volume to this instance is reused.
-    Revert: the attachment is deleted and cleared from the BDM row.
+    connection_info (without its secrets) on the BDM row -> keep an
+    iSCSI target's CHAP password in a libvirt secret -> complete.
+    Idempotent: an earlier attachment of this volume to this instance is
+    replaced.
+    Revert: the attachment and the secret are deleted and the attachment
+    cleared from the BDM row.
     """
 
     def execute(self, services, instance_uuid):
-        volume_id = self._bdm(services, instance_uuid)['volume_id']
+        bdm = self._bdm(services, instance_uuid)
+        volume_id = bdm['volume_id']
         attachment = services.volume.attachment_find(volume_id,
                                                      instance_uuid)
         if attachment is not None:
             services.volume.attachment_delete(attachment['id'])
         attachment = services.volume.attachment_create(
             volume_id, instance_uuid, services.connector)
+        info = attachment['connection_info']
         services.db.bdm_update(instance_uuid, self.bdm_index, {
-            'attachment_id': attachment['id'],
-            'connection_info': attachment['connection_info']})
+            'attachment_id': attachment['id'], 'connection_info': info})
+        if (info['driver_volume_type'] == 'iscsi'
+                and info['data'].get('auth_method') == 'CHAP'):
+            services.virt.set_volume_secret(
+                instance_uuid, bdm['device_name'],
+                attachment['secrets']['auth_password'])
         services.volume.attachment_complete(attachment['id'])
         return attachment['id']
 
@@ -164,7 +173,8 @@ class AttachVolume(_BlockDeviceTask):
 
 
 def _detach(services, instance_uuid, bdm):
-    """Delete the BDM's attachment (found by id, or by instance and volume)."""
+    """Delete the BDM's attachment (found by id, or by instance and volume)
+    and the libvirt secret of its CHAP password."""
     attachment_id = bdm['attachment_id']
     if not attachment_id and bdm['volume_id']:
         found = services.volume.attachment_find(bdm['volume_id'],
@@ -172,6 +182,7 @@ def _detach(services, instance_uuid, bdm):
         attachment_id = found and found['id']
     if attachment_id:
         services.volume.attachment_delete(attachment_id)
+    services.virt.delete_volume_secret(instance_uuid, bdm['device_name'])
     services.db.bdm_update(instance_uuid, bdm['bdm_index'],
                            {'attachment_id': None, 'connection_info': None})
 

@@ -3,6 +3,7 @@
 import string
 from xml.etree import ElementTree
 
+import libvirt
 import pytest
 
 from spawnflow.drivers.virt import guest_config
@@ -113,7 +114,7 @@ def test_local_connection_is_a_block_device_or_a_file(path, disk_type,
     assert element.find('source').get(source_attr) == path
 
 
-@pytest.mark.parametrize('volume_type', ['iscsi', 'rbd', 'nfs', None])
+@pytest.mark.parametrize('volume_type', ['nfs', 'fibre_channel', None])
 def test_unsupported_volume_type_raises(volume_type):
     disk = _file_disk('vdc', None)
     disk['connection_info']['driver_volume_type'] = volume_type
@@ -122,6 +123,104 @@ def test_unsupported_volume_type_raises(volume_type):
                              "driver_volume_type %r" % volume_type):
         guest_config.build(_instance(), [_file_disk(), disk], 'kvm',
                            'dep-1')
+
+
+def _network_disk(volume_type, **data):
+    return {'device_name': 'vdb', 'boot_index': None, 'serial': 'vol-1',
+            'connection_info': {'driver_volume_type': volume_type,
+                                'data': data}}
+
+
+#: What Cinder's TgtAdm target (with CHAP) and its RBD driver (with
+#: cephx) return, less the secrets spawnflow never stores.
+ISCSI = dict(target_discovered=False, target_portal='192.0.2.10:3260',
+             target_iqn='iqn.2010-10.org.openstack:volume-1', target_lun=1,
+             volume_id='1', auth_method='CHAP', auth_username='Kq3m')
+RBD = dict(name='volumes/volume-1', hosts=['192.0.2.1', '192.0.2.2'],
+           ports=['6789', '6789'], cluster_name='ceph', auth_enabled=True,
+           auth_username='cinder', volume_id='1', discard=True)
+RBD_SECRET = '5f6c1d80-4b1a-4c4e-9b0c-3d2e1f0a9b8c'
+
+
+def _libvirt_validates(xml):
+    """libvirt's own check of the XML against its schema (test driver)."""
+    conn = libvirt.open('test:///default')
+    try:
+        domain = conn.defineXMLFlags(xml, libvirt.VIR_DOMAIN_DEFINE_VALIDATE)
+        defined = ElementTree.fromstring(domain.XMLDesc())
+        domain.undefine()
+        return defined
+    finally:
+        conn.close()
+
+
+def test_iscsi_is_a_network_disk_with_chap_from_a_libvirt_secret():
+    xml = guest_config.build(_instance(), [_file_disk(),
+                                           _network_disk('iscsi', **ISCSI)],
+                             'qemu', 'dep-1')
+    for root in (ElementTree.fromstring(xml), _libvirt_validates(xml)):
+        disk = root.findall('devices/disk')[1]
+        assert disk.get('type') == 'network'
+        source = disk.find('source')
+        assert source.get('protocol') == 'iscsi'
+        assert source.get('name') == 'iqn.2010-10.org.openstack:volume-1/1'
+        assert source.find('host').attrib == {'name': '192.0.2.10',
+                                              'port': '3260'}
+        assert source.find('auth').get('username') == 'Kq3m'
+        assert source.find('auth/secret').attrib == {
+            'type': 'iscsi',
+            'usage': guest_config.secret_usage(UUID, 'vdb')}
+        assert disk.find('target').get('dev') == 'vdb'
+        assert disk.findtext('serial') == 'vol-1'
+
+
+def test_iscsi_without_chap_names_no_secret():
+    data = dict(ISCSI, target_portal='[2001:db8::1]:3261')
+    del data['auth_method'], data['auth_username']
+    root = ElementTree.fromstring(guest_config.build(
+        _instance(), [_network_disk('iscsi', **data)], 'qemu', 'dep-1'))
+    source = root.find('devices/disk/source')
+    assert source.find('host').attrib == {'name': '2001:db8::1',
+                                          'port': '3261'}
+    assert source.find('auth') is None
+
+
+def test_rbd_is_a_network_disk_with_its_monitors_and_ceph_secret():
+    xml = guest_config.build(_instance(), [_network_disk('rbd', **RBD)],
+                             'qemu', 'dep-1', rbd_secret_uuid=RBD_SECRET)
+    for root in (ElementTree.fromstring(xml), _libvirt_validates(xml)):
+        disk = root.find('devices/disk')
+        assert disk.get('type') == 'network'
+        source = disk.find('source')
+        assert (source.get('protocol'), source.get('name')) == (
+            'rbd', 'volumes/volume-1')
+        assert [host.attrib for host in source.findall('host')] == [
+            {'name': '192.0.2.1', 'port': '6789'},
+            {'name': '192.0.2.2', 'port': '6789'}]
+        assert source.find('auth').get('username') == 'cinder'
+        assert source.find('auth/secret').attrib == {'type': 'ceph',
+                                                     'uuid': RBD_SECRET}
+
+
+def test_rbd_with_cephx_needs_the_secret_option():
+    with pytest.raises(exception.VirtError, match=r'Cannot attach RBD volume '
+                       r'volumes/volume-1: .*\[libvirt\] rbd_secret_uuid'):
+        guest_config.build(_instance(), [_network_disk('rbd', **RBD)],
+                           'qemu', 'dep-1')
+    root = ElementTree.fromstring(guest_config.build(
+        _instance(), [_network_disk('rbd', **dict(RBD, auth_enabled=False))],
+        'qemu', 'dep-1'))
+    assert root.find('devices/disk/source/auth') is None
+
+
+def test_iscsi_info_without_a_target_is_one_clear_error():
+    data = dict(ISCSI)
+    del data['target_iqn']
+    with pytest.raises(exception.VirtError,
+                       match="Cannot attach vdb: its iscsi connection info "
+                             "has no 'target_iqn'."):
+        guest_config.build(_instance(), [_network_disk('iscsi', **data)],
+                           'qemu', 'dep-1')
 
 
 def test_console_logged_by_virtlogd_and_open_to_virsh_console():

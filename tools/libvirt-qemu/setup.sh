@@ -9,13 +9,16 @@
 # TCG as root (user/group in qemu.conf) so they can open the tests' disks,
 # and so libvirt does not re-probe QEMU for every domain on hosts whose
 # /dev/kvm only root may open. An existing qemu.conf is left alone.
+# qemu-block-extra (QEMU's iSCSI driver) and tgt (a target daemon) serve
+# the iSCSI test (tests/functional/test_iscsi.py).
 set -euo pipefail
 
 if [[ "$(id -u)" != 0 ]]; then
     echo "libvirt-qemu/setup.sh: not root; crash tests will be skipped" >&2
     exit 0
 fi
-packages=(libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86)
+packages=(libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86
+          qemu-block-extra tgt)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}\n' "$package" 2>/dev/null \

@@ -27,32 +27,96 @@ def _sub(parent, tag, text=None, **attrs):
     return element
 
 
-def _disk_element(devices, disk):
+def secret_usage(instance_uuid, device_name):
+    """The usage name of the libvirt secret holding the CHAP password of
+    an instance's iSCSI disk: one per disk, found again by its name."""
+    return 'spawnflow-%s-%s' % (instance_uuid, device_name)
+
+
+def _local_source(devices, data):
+    """A file or block device on this host (``file``, ``local``)."""
+    path = data['device_path']
+    if os.path.realpath(path).startswith('/dev/'):
+        element = _sub(devices, 'disk', type='block', device='disk')
+        _sub(element, 'driver', name='qemu', type='raw', cache='none')
+        _sub(element, 'source', dev=path)
+    else:
+        element = _sub(devices, 'disk', type='file', device='disk')
+        _sub(element, 'driver', name='qemu', type=data.get('format', 'raw'))
+        _sub(element, 'source', file=path)
+    return element
+
+
+def _network_disk(devices, protocol, name, hosts):
+    """A disk QEMU opens itself over the network: nothing on the host."""
+    element = _sub(devices, 'disk', type='network', device='disk')
+    _sub(element, 'driver', name='qemu', type='raw', cache='none')
+    source = _sub(element, 'source', protocol=protocol, name=name)
+    for host, port in hosts:
+        _sub(source, 'host', name=host, port=str(port))
+    return element
+
+
+def _iscsi_source(devices, data, usage):
+    """The target's LUN through QEMU's iSCSI initiator (libiscsi), with
+    CHAP from the libvirt secret ``usage`` where the target asks for it
+    (Nova's LibvirtNetVolumeDriver)."""
+    host, _sep, port = data['target_portal'].rpartition(':')
+    element = _network_disk(
+        devices, 'iscsi', '%s/%s' % (data['target_iqn'], data['target_lun']),
+        [(host.strip('[]'), port or 3260)])
+    if data.get('auth_method') == 'CHAP':
+        auth = _sub(element.find('source'), 'auth',
+                    username=data['auth_username'])
+        _sub(auth, 'secret', type='iscsi', usage=usage)
+    return element
+
+
+def _rbd_source(devices, data, rbd_secret_uuid):
+    """A Ceph RBD image through QEMU's rbd driver; with cephx, the key is
+    the libvirt secret ``[libvirt] rbd_secret_uuid`` (as Nova's)."""
+    element = _network_disk(devices, 'rbd', data['name'],
+                            zip(data.get('hosts', ()), data.get('ports', ())))
+    if data.get('auth_enabled'):
+        if not rbd_secret_uuid:
+            raise exception.VirtError(
+                'Cannot attach RBD volume %s: Ceph asks for cephx auth and '
+                '[libvirt] rbd_secret_uuid names no libvirt secret.'
+                % data['name'])
+        auth = _sub(element.find('source'), 'auth',
+                    username=data['auth_username'])
+        _sub(auth, 'secret', type='ceph', uuid=rbd_secret_uuid)
+    return element
+
+
+def _disk_element(devices, instance_uuid, disk, rbd_secret_uuid):
     """Add one <disk> for a root disk or an attached volume.
 
     ``disk`` holds device_name and connection_info as saved on the block
-    device mapping: driver_volume_type ``file`` (the local volume store) or
-    ``local`` (Cinder backends exported on this host). Types that need a
-    host-side connection first (iscsi, rbd, ...) are refused.
+    device mapping: driver_volume_type ``file`` (the local volume store),
+    ``local`` (Cinder backends exported on this host), ``iscsi`` or
+    ``rbd`` (opened by QEMU itself). Other types are refused.
     """
     info = disk['connection_info']
     data = info.get('data', {})
     volume_type = info.get('driver_volume_type')
-    if volume_type in ('file', 'local'):
-        path = data['device_path']
-        if os.path.realpath(path).startswith('/dev/'):
-            element = _sub(devices, 'disk', type='block', device='disk')
-            _sub(element, 'driver', name='qemu', type='raw', cache='none')
-            _sub(element, 'source', dev=path)
+    try:
+        if volume_type in ('file', 'local'):
+            element = _local_source(devices, data)
+        elif volume_type == 'iscsi':
+            element = _iscsi_source(
+                devices, data,
+                secret_usage(instance_uuid, disk['device_name']))
+        elif volume_type == 'rbd':
+            element = _rbd_source(devices, data, rbd_secret_uuid)
         else:
-            element = _sub(devices, 'disk', type='file', device='disk')
-            _sub(element, 'driver', name='qemu',
-                 type=data.get('format', 'raw'))
-            _sub(element, 'source', file=path)
-    else:
+            raise exception.VirtError(
+                'Cannot attach %s: unsupported driver_volume_type %r.'
+                % (disk['device_name'], volume_type))
+    except KeyError as missing:
         raise exception.VirtError(
-            'Cannot attach %s: unsupported driver_volume_type %r.'
-            % (disk['device_name'], volume_type))
+            'Cannot attach %s: its %s connection info has no %s.'
+            % (disk['device_name'], volume_type, missing))
     _sub(element, 'target', dev=disk['device_name'], bus='virtio')
     if disk.get('serial'):
         _sub(element, 'serial', disk['serial'])
@@ -93,14 +157,14 @@ def _console_elements(devices, console_log):
 
 
 def build(instance, disks, virt_type, deployment, console_log=None,
-          config_drive=None):
+          config_drive=None, rbd_secret_uuid=None):
     """Return the domain XML (str) for ``instance`` with ``disks``.
 
     ``instance`` is the instance row as a dict; ``disks`` is a list of
     dicts with device_name, boot_index, serial and connection_info;
     ``deployment`` is the tag of the deployment making it;
     ``console_log`` and ``config_drive`` are paths in the instance's
-    directory.
+    directory; ``rbd_secret_uuid`` the libvirt secret of Ceph's key.
     """
     domain = ElementTree.Element('domain', type=virt_type)
     _sub(domain, 'name', domain_name(instance['uuid']))
@@ -129,7 +193,7 @@ def build(instance, disks, virt_type, deployment, console_log=None,
     _sub(domain, 'on_crash', 'destroy')
     devices = _sub(domain, 'devices')
     for disk in sorted(disks, key=lambda d: d['device_name']):
-        _disk_element(devices, disk)
+        _disk_element(devices, instance['uuid'], disk, rbd_secret_uuid)
     if config_drive:
         used = {disk['device_name'] for disk in disks}
         free = next(disk_name(i) for i in range(len(disks) + 1)

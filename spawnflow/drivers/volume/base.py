@@ -73,7 +73,9 @@ class VolumeDriver(abc.ABC):
 
     @abc.abstractmethod
     def attachment_create(self, volume_id, instance_uuid, connector):
-        """Attach: returns {'id', 'connection_info'}."""
+        """Attach: returns {'id', 'connection_info'} and, when the
+        connection has secrets (a CHAP password), 'secrets': the keys
+        connection_info goes without, never to be stored."""
 
     @abc.abstractmethod
     def attachment_complete(self, attachment_id):

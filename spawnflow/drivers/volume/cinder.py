@@ -201,9 +201,11 @@ class CinderVolumeDriver(base.VolumeDriver):
             'attach volume %s' % volume_id, create,
             not_found=lambda: exception.VolumeNotFound(volume_id))
         # create returns a dict (other attachment calls return objects).
+        flat = attachment['connection_info']
         return {'id': attachment['id'],
-                'connection_info': _connection_info(
-                    attachment['connection_info'])}
+                'connection_info': _connection_info(flat),
+                'secrets': {key: value for key, value in flat.items()
+                            if secrets.is_secret_key(key)}}
 
     def attachment_complete(self, attachment_id):
         def complete():
