@@ -149,6 +149,11 @@ class AttachVolume(_BlockDeviceTask):
     """
 
     def execute(self, services, instance_uuid):
+        # The connector first (os-brick takes a while the first time):
+        # the fenced read of the BDM then comes just before the
+        # attachment calls, which an owner that lost the flow meanwhile
+        # must not make.
+        connector = services.connector
         bdm = self._bdm(services, instance_uuid)
         volume_id = bdm['volume_id']
         attachment = services.volume.attachment_find(volume_id,
@@ -156,7 +161,7 @@ class AttachVolume(_BlockDeviceTask):
         if attachment is not None:
             services.volume.attachment_delete(attachment['id'])
         attachment = services.volume.attachment_create(
-            volume_id, instance_uuid, services.connector)
+            volume_id, instance_uuid, connector)
         info = attachment['connection_info']
         services.db.bdm_update(instance_uuid, self.bdm_index, {
             'attachment_id': attachment['id'], 'connection_info': info})
