@@ -69,7 +69,7 @@ def _never_booting(client):
 
 def _unsupported_connection(client):
     client.db.bdm_update(_uuid(client), 0, {'connection_info': {
-        'driver_volume_type': 'rbd', 'data': {}}})
+        'driver_volume_type': 'fibre_channel', 'data': {}}})
 
 
 def _undefine(client):
@@ -115,7 +115,7 @@ CASES = {
                          _block_root_disk, 'Is a directory'),
     'build-guest-config': ('build-guest-config', 'create-root-disk',
                            'SUCCESS', _unsupported_connection,
-                           "unsupported driver_volume_type 'rbd'"),
+                           "unsupported driver_volume_type 'fibre_channel'"),
     'define-domain': ('define-domain', 'build-guest-config', 'SUCCESS',
                       _conflicting_domain,
                       'libvirt refused the domain: .*already exists'),

@@ -40,13 +40,17 @@ def tgt(tmp_path_factory):
 
 
 @pytest.fixture(scope='module')
-def iscsi_cinder(tgt, rabbitmq, glance, tmp_path_factory):
+def iscsi_cinder(tgt, glance, tmp_path_factory):
     """A Cinder of its own whose volumes tgtd exports (SQLite: one
-    attachment at a time here)."""
+    attachment at a time here), on a broker vhost of its own: on the
+    session Cinder's, the two would share their services' RPC queues
+    (cinder-scheduler, cinder-volume.cinderhost@fake) and take each
+    other's requests for volumes they do not have."""
     try:
-        with osf.Cinder(osf.DEFAULT_VENV_ROOT / 'cinder',
-                        tmp_path_factory.mktemp('iscsi-cinder'),
-                        rabbitmq.transport_url, tgt=tgt) as cinder:
+        with osf.RabbitMQ(tmp_path_factory.mktemp('iscsi-rabbitmq')) as amqp, \
+                osf.Cinder(osf.DEFAULT_VENV_ROOT / 'cinder',
+                           tmp_path_factory.mktemp('iscsi-cinder'),
+                           amqp.transport_url, tgt=tgt) as cinder:
             yield cinder
     except osf.ServiceUnavailable as error:
         pytest.skip(str(error))
@@ -59,23 +63,22 @@ def iscsi_cloud(qemu_uri, tiny_guest, glance, glance_client, iscsi_cinder):
         workdir, glance, iscsi_cinder, extra=real_guests._libvirt(qemu_uri)))
     with cloud.client() as client:
         client.db_sync()
-    image = glance_client.images.create(name='tiny-guest',
-                                        disk_format='qcow2',
-                                        container_format='bare')
-    with open(tiny_guest, 'rb') as data:
-        glance_client.images.upload(image['id'], data)
-    cloud.image = image['id']
+    cloud.image = real_guests.upload_tiny_guest(glance_client, tiny_guest)
     yield cloud
     real_guests._tear_down(cloud)
-    glance_client.images.delete(image['id'])
+    glance_client.images.delete(cloud.image)
 
 
 def _available_volume(cinder):
     """A 1 GiB volume of the iSCSI Cinder, with a marker at its start."""
     client = cinder.client(service_roles=True)
     volume = client.volumes.create(1, name='iscsi-data')
-    osf.wait_for(lambda: client.volumes.get(volume.id).status == 'available',
-                 timeout=60, what='volume %s available' % volume.id)
+
+    def available():
+        status = client.volumes.get(volume.id).status
+        assert status in ('creating', 'available'), status
+        return status == 'available'
+    osf.wait_for(available, timeout=60, what='volume %s available' % volume.id)
     marker = 'spawnflow-iscsi-%s' % uuidlib.uuid4().hex[:12]
     with open(cinder.workdir / 'volumes' / ('volume-%s' % volume.id),
               'r+b') as data:

@@ -68,6 +68,16 @@ class Cloud:
         return json.loads(result.stdout)
 
 
+def upload_tiny_guest(glance_client, path):
+    """Upload the tiny guest to Glance as a qcow2 image; its id."""
+    image = glance_client.images.create(name='tiny-guest',
+                                        disk_format='qcow2',
+                                        container_format='bare')
+    with open(path, 'rb') as data:
+        glance_client.images.upload(image['id'], data)
+    return image['id']
+
+
 def _tear_down(cloud):
     with cloud.client() as client:
         for instance in client.db.instance_list(read_deleted=True):
@@ -113,15 +123,11 @@ def openstack_cloud(qemu_uri, tiny_guest, glance, glance_client, cinder):
         extra=_libvirt(qemu_uri)))
     with cloud.client() as client:
         client.db_sync()
-    image = glance_client.images.create(name='tiny-guest',
-                                        disk_format='qcow2',
-                                        container_format='bare')
-    with open(tiny_guest, 'rb') as data:
-        glance_client.images.upload(image['id'], data)
-    cloud.image = glance_client.images.get(image['id'])
+    cloud.image = glance_client.images.get(
+        upload_tiny_guest(glance_client, tiny_guest))
     yield cloud
     _tear_down(cloud)
-    glance_client.images.delete(image['id'])
+    glance_client.images.delete(cloud.image['id'])
 
 
 def _boot_and_delete(cloud, tmp_path, name, *source):
