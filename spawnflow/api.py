@@ -30,6 +30,7 @@ from spawnflow import flows
 from spawnflow import imagecache
 from spawnflow import instance_states
 from spawnflow import jobboard
+from spawnflow import objects
 from spawnflow import orphans
 from spawnflow.persistence import errors as db_errors
 from spawnflow.persistence import migration
@@ -277,10 +278,13 @@ class Client:
         """Resources tagged as spawnflow's that no instance accounts for."""
         return orphans.find(self.services)
 
-    def reap_orphans(self):
-        """Remove every orphan; returns what was removed."""
-        return orphans.reap(self.services, self.engine.owners,
-                            orphans.find(self.services))
+    def reap_orphans(self, dry_run=False):
+        """Remove every orphan; returns what was removed (with
+        ``dry_run``, what would be, removing nothing)."""
+        found = orphans.find(self.services)
+        if dry_run:
+            return found
+        return orphans.reap(self.services, self.engine.owners, found)
 
     def show(self, uuid, read_deleted=False):
         """The instance with its block devices and its latest fault."""
@@ -339,6 +343,9 @@ class Client:
     def image_show(self, image_id):
         return self.services.image.show(image_id)
 
+    def image_delete(self, image_id):
+        self.services.image.delete(image_id)
+
     def image_cache_list(self):
         """Cached bases, each with its image id and live users."""
         return self.services.image_cache.entries(
@@ -350,6 +357,57 @@ class Client:
         return self.services.image_cache.clean(
             self.db, self.conf.remove_unused_original_minimum_age_seconds,
             dry_run=dry_run)
+
+    # Volumes and snapshots ---------------------------------------------
+
+    def volume_create(self, name, size, image=None, snapshot=None):
+        """A volume of ``size`` GiB, blank or from an image or a snapshot
+        (IDs), checked before anything is made. It carries no spawnflow
+        tags: it is the user's, never an orphan."""
+        objects.validate_name(name)
+        size = objects.volume_size(size)
+        if image is not None and snapshot is not None:
+            raise exception.InvalidRequest(
+                'Give an image or a snapshot to create a volume from, not '
+                'both.')
+        largest = self.services.volume.limits()['max_volume_gb']
+        if largest is not None and size > largest:
+            raise exception.InvalidRequest(
+                'A volume of %d GiB is larger than the volume service '
+                'takes (%d GiB).' % (size, largest))
+        if image is not None:
+            needed = self.services.image.show(image)['virtual_size'] or 0
+            what = 'Image %s needs %d bytes' % (image, needed)
+        elif snapshot is not None:
+            needed = self.services.volume.snapshot_get(snapshot)['size']
+            what = 'Snapshot %s is %d GiB' % (snapshot, needed)
+            needed *= 1024 ** 3
+        else:
+            needed = 0
+        if needed > size * 1024 ** 3:
+            raise exception.InvalidRequest(
+                '%s; a volume of %d GiB is too small.' % (what, size))
+        return self.services.volume.create(name, size, {}, image_id=image,
+                                           snapshot_id=snapshot)
+
+    def volume_delete(self, volume_id):
+        """Delete a volume no live instance uses: one kept after its
+        server was deleted (delete_on_termination false), or made by
+        volume_create."""
+        volume = self.services.volume.get(volume_id)
+        for instance in self.list():
+            for bdm in self.db.bdm_list(instance['uuid']):
+                if bdm['volume_id'] == volume_id:
+                    raise exception.InvalidRequest(
+                        'Volume %s is %s of server %s; delete the server '
+                        'first.' % (volume_id, bdm['device_name'],
+                                    instance['uuid']))
+        if volume['status'] != 'available' and not \
+                volume['status'].startswith('error'):
+            raise exception.InvalidRequest(
+                'Volume %s is %s; only an available volume or one in error '
+                'can be deleted.' % (volume_id, volume['status']))
+        self.services.volume.delete(volume_id)
 
 
 def _poll(condition, timeout, message):

@@ -5,15 +5,20 @@ Everything here converts to and from plain dicts, so it can sit in the
 TaskFlow store and in the database without carrying live objects.
 """
 
+import argparse
 import dataclasses
+import logging
 import re
 import string
 import unicodedata
 
+from osc_lib.cli import parseractions
 from oslo_utils import uuidutils
 import yaml
 
 from spawnflow import exception
+
+LOG = logging.getLogger(__name__)
 
 #: Nova's historic default flavors.
 DEFAULT_FLAVORS = {
@@ -84,6 +89,11 @@ def _count(value, what, minimum=1, maximum=MAX_INT):
         raise exception.InvalidRequest(
             '%s must be at most %d, not %s.' % (what, maximum, number))
     return number
+
+
+def volume_size(value):
+    """A volume size in GiB, given as an int or decimal digits."""
+    return _count(value, 'Volume size')
 
 
 def _parse_bool(value, what):
@@ -162,6 +172,33 @@ class Flavor:
         return dataclasses.asdict(self)
 
 
+class BlockDeviceAction(parseractions.MultiKeyValueAction):
+    """``--block-device key=value,...`` split as OpenStackClient does
+    (osc-lib), each into a dict of request keys that
+    BlockDeviceMapping.from_request validates.
+
+    A malformed or repeated item is an InvalidRequest (one line, as every
+    refused request), not argparse's usage text.
+    """
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        split = argparse.Namespace()
+        try:
+            super().__call__(parser, split, values, option_string)
+        except argparse.ArgumentError:
+            raise exception.InvalidRequest(
+                'Invalid block device %r: give key=value items separated '
+                'by commas.' % values)
+        keys = [item.split('=', 1)[0] for item in values.split(',')]
+        repeated = [key for key in keys if keys.count(key) > 1]
+        if repeated:
+            raise exception.InvalidRequest(
+                'Block device %r gives %s= twice.' % (values, repeated[0]))
+        if getattr(namespace, self.dest, None) is None:
+            setattr(namespace, self.dest, [])
+        getattr(namespace, self.dest).extend(getattr(split, self.dest))
+
+
 @dataclasses.dataclass
 class BlockDeviceMapping:
     source_type: str
@@ -172,19 +209,17 @@ class BlockDeviceMapping:
     delete_on_termination: bool = False
     device_name: str | None = None
 
-    #: Request keys, by the field they set: ``--block-device`` takes the
-    #: short ones, a dict either.
+    #: Request keys, by the field they set: the short ones and
+    #: OpenStackClient's (Nova's API names), in ``--block-device`` and
+    #: in a dict alike.
     KEYS = {'source_type': ('source', 'source_type'),
             'destination_type': ('destination', 'destination_type'),
             'volume_size': ('size', 'volume_size'),
             'uuid': ('uuid',),
             'boot_index': ('boot_index', 'boot-index'),
             'delete_on_termination': ('delete_on_termination',
-                                      'delete-on-termination')}
-    _SPEC_KEYS = ('source', 'destination', 'size', 'uuid', 'boot-index',
-                  'delete-on-termination')
-    #: What ``--block-device`` takes: the short keys, with ``_`` too.
-    _SPEC_ACCEPTED = _SPEC_KEYS + ('boot_index', 'delete_on_termination')
+                                      'delete-on-termination'),
+            'device_name': ('device_name',)}
 
     @classmethod
     def parse(cls, spec):
@@ -193,22 +228,18 @@ class BlockDeviceMapping:
             raise exception.InvalidRequest(
                 'A block device must be a key=value,... string, not %r.'
                 % (spec,))
-        values = {}
-        for item in filter(None, (p.strip() for p in spec.split(','))):
-            key, sep, value = item.partition('=')
-            key = key.strip()
-            if not sep or key not in cls._SPEC_ACCEPTED:
-                raise exception.InvalidRequest(
-                    'Invalid block device item %r; expected key=value with '
-                    'key one of %s.' % (item, ', '.join(cls._SPEC_KEYS)))
+        namespace = argparse.Namespace(block_devices=[])
+        BlockDeviceAction(['--block-device'], 'block_devices')(
+            None, namespace, spec)
+        return cls.from_request(namespace.block_devices[0])
+
+    @classmethod
+    def given(cls, values, field):
+        """The value a dict of request keys gives ``field`` (None)."""
+        for key in cls.KEYS[field]:
             if key in values:
-                raise exception.InvalidRequest(
-                    'Block device %r gives %s= twice.' % (spec, key))
-            values[key] = value.strip()
-        if 'source' not in values or 'destination' not in values:
-            raise exception.InvalidRequest(
-                'Block device %r needs source= and destination=.' % spec)
-        return cls.from_request(values)
+                return values[key]
+        return None
 
     @classmethod
     def from_request(cls, values):
@@ -233,6 +264,15 @@ class BlockDeviceMapping:
                     % (field, ', '.join(k for k in cls.KEYS[field]
                                         if k in values)))
             fields[field] = value
+        if 'source_type' not in fields or 'destination_type' not in fields:
+            raise exception.InvalidRequest(
+                'A block device needs source= (or source_type=) and '
+                'destination= (or destination_type=).')
+        if fields.get('device_name') not in (None, ''):
+            LOG.warning('Ignoring the block device name %s: device names '
+                        'are assigned in boot order (vda, vdb, ...), as '
+                        'Nova\'s libvirt driver does.',
+                        fields['device_name'])
         size = fields.get('volume_size')
         bdm = cls(
             source_type=fields.get('source_type'),

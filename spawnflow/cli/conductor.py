@@ -14,10 +14,12 @@ LOG = logging.getLogger(__name__)
 
 
 class RunConductor(command.Command):
-    """Claim build and delete jobs from the job board and run them, until
-    SIGTERM or Ctrl-C: then the running tasks finish, the unfinished jobs
-    are given back (another conductor goes on from their last saved task),
-    and the conductor exits."""
+    """Claim build and delete jobs from the job board and run them.
+
+    It runs until SIGTERM or Ctrl-C: then the running tasks finish, the
+    unfinished jobs are given back (another conductor goes on from their
+    last saved task), and the conductor exits.
+    """
 
     def take_action(self, parsed_args):
         client = self.app.client
@@ -49,8 +51,11 @@ class RunConductor(command.Command):
 
 
 class ListJob(lister.Lister):
-    """List the job board's jobs: their instance, action, state, owner and
-    when the owner's claim expires unless renewed."""
+    """List the job board's jobs.
+
+    Each with its instance, action, state, owner and when the owner's
+    claim expires unless renewed.
+    """
 
     def take_action(self, parsed_args):
         columns = ('ID', 'Server', 'Action', 'State', 'Owner',

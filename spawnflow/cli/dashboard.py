@@ -18,9 +18,11 @@ def _port(value):
 
 
 class RunDashboard(command.Command):
-    """Serve the builds, and each build's diagram and tasks, following
-    them as they run, until Ctrl-C or SIGTERM. Read-only: nothing on it
-    changes state."""
+    """Serve a read-only web page of the builds until Ctrl-C or SIGTERM.
+
+    It shows the builds, and each build's diagram and tasks, following
+    them as they run; nothing on it changes state.
+    """
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)

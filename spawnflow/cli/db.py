@@ -18,10 +18,10 @@ class SyncDatabase(command.Command):
 
 
 class ShowDatabaseVersion(show.ShowOne):
-    """Show the revision of spawnflow's schema the database is at, the
-    newest this code has, and whether `spawnflow db sync` has work to do.
+    """Show the database's schema revision and the newest this code has.
 
-    Reads only: a database that does not exist is an error, not made.
+    It also says whether db sync has work to do. Reads only: a database
+    that does not exist is an error, not made.
     """
 
     def take_action(self, parsed_args):

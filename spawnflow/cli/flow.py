@@ -9,10 +9,12 @@ from cliff import lister
 import graphviz
 
 from spawnflow import admission
+from spawnflow.cli import lookup
 from spawnflow import diagram
 from spawnflow import exception
 from spawnflow import fileutils
 from spawnflow import inspection
+from spawnflow import objects
 
 COLUMNS = ('Task', 'State', 'Intention', 'Started', 'Duration', 'Runs',
            'Owner', 'Result', 'Cause', 'Revert Order', 'Revert Runs',
@@ -40,18 +42,18 @@ def atom_row(atom):
 
 
 class ShowFlow(lister.Lister):
-    """Show every task of a server's build (or delete): its state, when
-    it ran, how long, how often, what it returned or why it failed, and,
-    for a reverted flow, the order of the reverts and their results.
+    """Show every task of a server's build or delete flow.
 
-    Works while the flow runs, after it ended, and after a crash (the
-    task it stopped in stays RUNNING; a resume that runs it again makes
-    Runs 2).
+    For each task: its state, when it ran, how long, how often, what it
+    returned or why it failed, and, for a reverted flow, the order of the
+    reverts and their results. Works while the flow runs, after it ended,
+    and after a crash (the task it stopped in stays RUNNING; a resume that
+    runs it again makes Runs 2).
     """
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
-        parser.add_argument('server', help='Server ID')
+        parser.add_argument('server', help='Server (name or ID)')
         parser.add_argument('--action', choices=inspection.ACTION_CHOICES,
                             default='create',
                             help='Which flow: the build (create, default), '
@@ -70,22 +72,26 @@ class ShowFlow(lister.Lister):
 
 
 class GraphFlow(command.Command):
-    """Draw a flow with Graphviz: a stored server's (each task coloured by
-    its state, with its duration; the failed task and the revert path
-    marked), or the flow a request would build (``--image`` and
-    ``--block-device`` as ``server create`` takes them), nothing built.
+    """Draw a flow as a Graphviz diagram (DOT, SVG or PNG).
+
+    Either a stored server's flow, each task coloured by its state with its
+    duration, the failed task and the revert path marked; or the flow a
+    request would build (--image and --block-device as server create takes
+    them), with nothing built.
     """
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
         parser.add_argument('server', nargs='?',
-                            help='Server ID (or give a request shape)')
+                            help='Server, name or ID (or give a request '
+                                 'shape)')
         parser.add_argument('--action', choices=inspection.ACTIONS,
                             default='create',
                             help='Which flow (default: create)')
         parser.add_argument('--image', help='Request shape: the image to '
                                             'boot from')
-        parser.add_argument('--block-device', action='append', default=[],
+        parser.add_argument('--block-device',
+                            action=objects.BlockDeviceAction, default=[],
                             dest='block_devices', metavar='KEY=VALUE,...',
                             help='Request shape: a block device, as server '
                                  'create takes it (repeatable)')
@@ -144,7 +150,7 @@ def _saved_views(reader, server, action):
     """The server's flow views for ``action``; an error when there are
     none (a build that crashed before its flow was saved, a delete not
     asked for); InstanceNotFound for an unknown server."""
-    reader.instance(server)
+    server = lookup.server_id(reader.db, server, read_deleted=True)
     views = reader.flows(server, action)
     if not views:
         raise exception.SpawnflowError(

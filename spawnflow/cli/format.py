@@ -1,8 +1,14 @@
 """Column formatting shared by the commands."""
 
 from cliff import columns
+from osc_lib.cli import format_columns
 
 from spawnflow import instance_states as states
+
+
+def timestamp(value):
+    """A database time as ISO 8601 to the second (None stays None)."""
+    return value.isoformat(timespec='seconds') if value else None
 
 
 class BlockDevicesColumn(columns.FormattableColumn):
@@ -23,9 +29,37 @@ class BlockDevicesColumn(columns.FormattableColumn):
                 for b in self._value]
 
 
+class EventsColumn(columns.FormattableColumn):
+    """An action's events: a line each for tables; dicts for json."""
+
+    def human_readable(self):
+        return '\n'.join(
+            '%s: %s (%s, %s -> %s)' % (
+                e['event'], e['result'] or 'running', e['host'],
+                timestamp(e['start_time']), timestamp(e['finish_time']))
+            for e in self._value)
+
+    def machine_readable(self):
+        return [{'event': e['event'], 'result': e['result'],
+                 'owner': e['host'],
+                 'start_time': timestamp(e['start_time']),
+                 'finish_time': timestamp(e['finish_time']),
+                 'details': e['details']}
+                for e in self._value]
+
+
+def fault_column(fault):
+    """The fault as Nova's server show has it (code, created, message,
+    details: masked of secrets when they were stored), or None."""
+    if fault is None:
+        return None
+    return format_columns.DictColumn({
+        'code': fault['code'], 'created': timestamp(fault['created_at']),
+        'message': fault['message'], 'details': fault['details']})
+
+
 def server_fields(instance):
     """(columns, values) for ``server show`` and ``server create``."""
-    fault = instance.get('fault')
     fields = {
         'id': instance['uuid'],
         'name': instance['display_name'],
@@ -37,9 +71,8 @@ def server_fields(instance):
             instance['memory_mb'], instance['root_gb']),
         'image': instance['image_ref'] or '',
         'block_devices': BlockDevicesColumn(instance['block_devices']),
-        'created': instance['created_at'].isoformat(timespec='seconds'),
-        'launched': (instance['launched_at'].isoformat(timespec='seconds')
-                     if instance['launched_at'] else None),
-        'fault': fault['message'] if fault else None,
+        'created': timestamp(instance['created_at']),
+        'launched': timestamp(instance['launched_at']),
+        'fault': fault_column(instance.get('fault')),
     }
     return tuple(fields), tuple(fields.values())

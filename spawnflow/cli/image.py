@@ -1,8 +1,10 @@
-"""``spawnflow image create|list|show`` (the local image store)."""
+"""``spawnflow image create|list|show|delete``."""
 
 from cliff import lister
 from cliff import show
 
+from spawnflow.cli import deletion
+from spawnflow.cli import lookup
 from spawnflow.drivers.image import local
 
 _COLUMNS = ('id', 'name', 'status', 'disk_format', 'size', 'virtual_size',
@@ -14,7 +16,7 @@ def _fields(image):
 
 
 class CreateImage(show.ShowOne):
-    """Add an image file to the image store."""
+    """Add an image file to the local image store."""
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
@@ -44,8 +46,23 @@ class ShowImage(show.ShowOne):
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
-        parser.add_argument('image', help='Image ID')
+        parser.add_argument('image', help='Image (name or ID)')
         return parser
 
     def take_action(self, parsed_args):
-        return _fields(self.app.client.image_show(parsed_args.image))
+        return _fields(lookup.image(self.app.client, parsed_args.image))
+
+
+class DeleteImage(deletion.DeleteCommand):
+    """Delete images from the image store.
+
+    Servers built from an image keep running: their root disks use the
+    image cache's copy. Every image that can be deleted is; the command
+    fails if any could not be.
+    """
+
+    kind = 'image'
+
+    def delete_one(self, parsed_args, ref):
+        client = self.app.client
+        client.image_delete(lookup.image(client, ref)['id'])

@@ -10,15 +10,29 @@ def _rows(orphans):
 
 
 class ListOrphans(lister.Lister):
-    """List resources tagged as spawnflow's that no instance accounts for
-    (domains, volumes, attachments, instance files, partial downloads)."""
+    """List resources tagged as spawnflow's that no instance accounts for.
+
+    They are domains, volumes, attachments, instance files and partial
+    downloads of this deployment.
+    """
 
     def take_action(self, parsed_args):
         return COLUMNS, _rows(self.app.client.orphans())
 
 
 class ReapOrphans(lister.Lister):
-    """Remove the orphans ``orphans list`` shows, and list what went."""
+    """Remove the orphans that orphans list shows, and list what went.
+
+    With --dry-run, list what would be removed and remove nothing.
+    """
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('--dry-run', action='store_true',
+                            help='List what would be removed; remove '
+                                 'nothing')
+        return parser
 
     def take_action(self, parsed_args):
-        return COLUMNS, _rows(self.app.client.reap_orphans())
+        return COLUMNS, _rows(self.app.client.reap_orphans(
+            dry_run=parsed_args.dry_run))

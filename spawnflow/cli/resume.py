@@ -8,10 +8,13 @@ from spawnflow import instance_states
 
 
 class Resume(lister.Lister):
-    """Resume every unfinished build or delete to its end (forward where it
-    was running, backward where it was reverting), but those a live
-    process runs (IN PROGRESS, with their owner). With a job board, post
-    again those whose job is gone, for the conductors."""
+    """Resume every unfinished build or delete to its end.
+
+    A flow goes forward where it was running and backward where it was
+    reverting; those a live process runs are left (IN PROGRESS, with their
+    owner). With a job board, those whose job is gone are posted again,
+    for the conductors.
+    """
 
     def take_action(self, parsed_args):
         client = self.app.client

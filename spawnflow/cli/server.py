@@ -1,13 +1,15 @@
-"""``spawnflow server create|list|show|delete``."""
+"""``spawnflow server create|list|show|delete`` and ``server event
+list|show``."""
 
 import contextlib
 
-from cliff import command
 from cliff import lister
 from cliff import show
 
-from spawnflow.cli import format
 from spawnflow.cli import build_progress
+from spawnflow.cli import deletion
+from spawnflow.cli import format
+from spawnflow.cli import lookup
 from spawnflow import exception
 from spawnflow import fileutils
 from spawnflow import instance_states as states
@@ -27,9 +29,10 @@ def _add_wait_options(parser, what):
 class CreateServer(show.ShowOne):
     """Build an instance and wait until it is ACTIVE (or ERROR).
 
-    On a terminal, the image download is shown as a progress bar (when
-    this process runs the build). With a job board, the build is posted
-    for a conductor; ``--no-wait`` returns at once, the server in BUILD.
+    Images, volumes and snapshots are given by name or ID. On a terminal,
+    the image download is shown as a progress bar (when this process runs
+    the build). With a job board, the build is posted for a conductor;
+    --no-wait returns at once, the server in BUILD.
     """
 
     def get_parser(self, prog_name):
@@ -39,14 +42,18 @@ class CreateServer(show.ShowOne):
         parser.add_argument('--vcpus', help='Custom flavor: virtual CPUs')
         parser.add_argument('--ram', help='Custom flavor: memory in MiB')
         parser.add_argument('--disk', help='Custom flavor: root disk in GiB')
-        parser.add_argument('--image', help='Image to boot from (root disk '
-                                            'image->local)')
+        parser.add_argument('--image', help='Image to boot from, name or ID '
+                                            '(root disk image->local)')
         parser.add_argument(
-            '--block-device', action='append', default=[],
+            '--block-device', action=objects.BlockDeviceAction, default=[],
             dest='block_devices', metavar='KEY=VALUE,...',
-            help='source=image|blank|snapshot|volume,'
-                 'destination=local|volume,size=GiB,uuid=ID,'
-                 'boot-index=N,delete-on-termination=true|false '
+            help='A block device, with OpenStackClient\'s keys or the '
+                 'short ones: source_type (source)=image|blank|snapshot|'
+                 'volume, destination_type (destination)=local|volume, '
+                 'volume_size (size)=GiB, uuid=name or ID of the image, '
+                 'volume or snapshot, boot_index (boot-index)=N, '
+                 'delete_on_termination (delete-on-termination)=true|false, '
+                 'device_name (ignored: names follow the boot order) '
                  '(repeatable)')
         parser.add_argument(
             '--user-data', metavar='FILE',
@@ -65,6 +72,9 @@ class CreateServer(show.ShowOne):
         network_config = _read_small_file(parsed_args.network_config,
                                           'network config')
         client = self.app.client
+        image = lookup.image_ref(client, parsed_args.image)
+        block_devices = lookup.block_device_refs(client,
+                                                 parsed_args.block_devices)
         with contextlib.ExitStack() as stack:
             if self.app.stderr.isatty():
                 display = stack.enter_context(
@@ -72,8 +82,7 @@ class CreateServer(show.ShowOne):
                 client.engine.listener_factories.append(display.listener)
             instance = client.build(
                 parsed_args.name, flavor=parsed_args.flavor,
-                image=parsed_args.image,
-                block_devices=parsed_args.block_devices,
+                image=image, block_devices=block_devices,
                 vcpus=parsed_args.vcpus, ram=parsed_args.ram,
                 disk=parsed_args.disk, wait=parsed_args.wait,
                 user_data=user_data, network_config=network_config)
@@ -125,29 +134,94 @@ class ShowServer(show.ShowOne):
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
-        parser.add_argument('server', help='Server ID')
-        return parser
-
-    def take_action(self, parsed_args):
-        return format.server_fields(self.app.client.show(parsed_args.server))
-
-
-class DeleteServer(command.Command):
-    """Delete instances: domain, attachments, disks, and the volumes whose
-    delete_on_termination is set."""
-
-    def get_parser(self, prog_name):
-        parser = super().get_parser(prog_name)
-        parser.add_argument('servers', nargs='+', metavar='server',
-                            help='Server ID (repeatable)')
-        _add_wait_options(parser, 'delete')
+        parser.add_argument('server', help='Server (name or ID)')
         return parser
 
     def take_action(self, parsed_args):
         client = self.app.client
-        if not parsed_args.wait and client.board is None:
+        uuid = lookup.server_id(client.db, parsed_args.server)
+        return format.server_fields(client.show(uuid))
+
+
+class DeleteServer(deletion.DeleteCommand):
+    """Delete instances and the volumes set to delete on termination.
+
+    The domain, the attachments and the disks go; volumes kept (with
+    delete_on_termination false) stay, for volume delete. Every server
+    that can be deleted is; the command fails if any could not be.
+    """
+
+    kind = 'server'
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        _add_wait_options(parser, 'delete')
+        return parser
+
+    def take_action(self, parsed_args):
+        if not parsed_args.wait and self.app.client.board is None:
             raise exception.InvalidRequest(
                 'Not waiting for a delete needs a job board ([jobboard] '
                 'backend) and a `spawnflow conductor` to run it.')
-        for uuid in parsed_args.servers:
-            client.delete(uuid, wait=600 if parsed_args.wait else 0)
+        super().take_action(parsed_args)
+
+    def delete_one(self, parsed_args, ref):
+        client = self.app.client
+        client.delete(lookup.server_id(client.db, ref),
+                      wait=600 if parsed_args.wait else 0)
+
+
+def _action(client, server, request_id):
+    uuid = lookup.server_id(client.db, server)
+    for action in client.actions(uuid):
+        if action['request_id'] == request_id:
+            return action
+    raise exception.NotFound('Server %s has no action with request ID %s.'
+                             % (uuid, request_id))
+
+
+class ListServerEvent(lister.Lister):
+    """List the actions of an instance (create, delete), oldest first."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('server', help='Server (name or ID)')
+        return parser
+
+    def take_action(self, parsed_args):
+        client = self.app.client
+        uuid = lookup.server_id(client.db, parsed_args.server)
+        columns = ('Request ID', 'Server ID', 'Action', 'Start Time')
+        return columns, [(a['request_id'], a['instance_uuid'], a['action'],
+                          format.timestamp(a['start_time']))
+                         for a in client.actions(uuid)]
+
+
+class ShowServerEvent(show.ShowOne):
+    """Show an action of an instance with its events, one per task run.
+
+    Each event has its result (Success, Error or Reverted) and the owner
+    (process or conductor) that ran it.
+    """
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('server', help='Server (name or ID)')
+        parser.add_argument('request_id', metavar='request-id',
+                            help='Request ID of the action (see server '
+                                 'event list)')
+        return parser
+
+    def take_action(self, parsed_args):
+        action = _action(self.app.client, parsed_args.server,
+                         parsed_args.request_id)
+        fields = {
+            'request_id': action['request_id'],
+            'instance_uuid': action['instance_uuid'],
+            'action': action['action'],
+            'start_time': format.timestamp(action['start_time']),
+            'finish_time': format.timestamp(action['finish_time']),
+            'message': action['message'],
+            'events': format.EventsColumn(action['events']),
+        }
+        return tuple(fields), tuple(fields.values())

@@ -262,7 +262,8 @@ def test_graph_of_a_request_shape_builds_nothing(cli, image_id, tmp_path):
     (['--block-device', 'source=blank,destination=volume'],
      'A blank->volume block device needs size= in GiB.'),
     (['--block-device', 'source=blank'],
-     "Block device 'source=blank' needs source= and destination=."),
+     'A block device needs source= (or source_type=) and destination= '
+     '(or destination_type=).'),
     (['--image', '../etc/passwd'],
      "The image '../etc/passwd' is not an image UUID nor an http(s) URL."),
     (['00000000-0000-0000-0000-000000000000'],

@@ -113,3 +113,28 @@ def test_glance_image_without_data_is_refused(client, glance_client):
                                                        'active'):
         client.build('queued', flavor='m1.tiny', image=queued['id'])
     assert client.list() == []
+
+
+def test_user_volume_and_image_deletes(client, cinder, cinder_client,
+                                       glance_client, tmp_path):
+    """volume create/delete and image delete on Cinder and Glance: the
+    volume carries no spawnflow tags (never an orphan), one still being
+    created is refused, and a delete of a gone image is a no-op."""
+    cinder.set_create_delay(3)
+    try:
+        volume = client.volume_create('mine', 1)
+        assert volume['metadata'] == {}
+        with pytest.raises(exception.InvalidRequest, match='is creating'):
+            client.volume_delete(volume['id'])
+    finally:
+        cinder.set_create_delay(0)
+    _wait_status(cinder_client, volume['id'], 'available')
+    assert client.orphans() == []
+    client.volume_delete(volume['id'])
+    _wait_gone(cinder_client, volume['id'])
+
+    image = openstack.upload_qcow2(glance_client, tmp_path, name='doomed')
+    client.image_delete(image['id'])
+    with pytest.raises(exception.ImageNotFound):
+        client.image_show(image['id'])
+    client.image_delete(image['id'])  # the answer to a first try was lost

@@ -35,9 +35,10 @@ def test_parse_blank_volume_all_keys():
         device_name=None)
 
 
-def test_parse_accepts_underscore_keys_and_spaces():
-    bdm = _bdm(' source = volume , destination=volume, uuid=%s ,'
-               'boot_index=0,delete_on_termination=no,' % VOLUME)
+def test_parse_accepts_openstackclient_keys():
+    bdm = _bdm('source_type=volume,destination_type=volume,uuid=%s,'
+               'boot_index=0,delete_on_termination=no,device_name=/dev/vdb'
+               % VOLUME)
     assert (bdm.source_type, bdm.destination_type) == ('volume', 'volume')
     assert bdm.uuid == VOLUME
     assert bdm.boot_index == 0
@@ -55,13 +56,17 @@ def test_parse_image_local_defaults():
 
 @pytest.mark.parametrize('spec, message', [
     ('source=blank,destination=volume,size=1,colour=red',
-     "Invalid block device item 'colour=red'"),
-    ('source=blank,destination=volume,size', "Invalid block device item "
-                                             "'size'"),
-    ('source=blank,destination=volume,SIZE=1', "'SIZE=1'"),
-    ('destination=volume,size=1', 'needs source= and destination='),
-    ('source=blank,size=1', 'needs source= and destination='),
-    ('', 'needs source= and destination='),
+     "Unknown block device key 'colour'"),
+    ('source=blank,destination=volume,size', "Invalid block device "
+     "'source=blank,destination=volume,size': give key=value items"),
+    ('source=blank,destination=volume,SIZE=1', "key 'SIZE'"),
+    ('source=blank, destination=volume,size=1', "key ' destination'"),
+    ('source=blank,destination=volume,size=1,', 'give key=value items'),
+    ('destination=volume,size=1', r'needs source= \(or source_type=\) and '
+                                  r'destination='),
+    ('source=blank,size=1', r'needs source= \(or source_type=\) and '
+                            r'destination='),
+    ('', 'give key=value items'),
 ])
 def test_parse_refuses_malformed_specs(spec, message):
     with pytest.raises(exception.InvalidRequest, match=message):

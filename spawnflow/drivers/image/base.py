@@ -2,6 +2,7 @@
 
 import abc
 
+from spawnflow import exception
 from spawnflow import retry
 
 
@@ -29,3 +30,9 @@ class ImageDriver(abc.ABC):
     @abc.abstractmethod
     def data(self, image_id):
         """An iterator of byte chunks; raises ImageNotFound."""
+
+    def delete(self, image_id):
+        """Delete the image; drivers of read-only sources refuse."""
+        raise exception.InvalidRequest(
+            'Images of the %s driver cannot be deleted here.'
+            % type(self).__name__)

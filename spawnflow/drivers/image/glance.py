@@ -105,6 +105,15 @@ class GlanceImageDriver(base.ImageDriver):
         return self._call('list images', lambda: [
             _image(image) for image in self._client.images.list()])
 
+    def delete(self, image_id):
+        """Delete the image; a no-op when it is gone (a retry whose first
+        attempt's answer was lost)."""
+        try:
+            self._call('delete image %s' % image_id,
+                       lambda: self._client.images.delete(image_id))
+        except glance_exceptions.HTTPNotFound:
+            pass
+
     def data(self, image_id):
         # Not retried here: the consumer retries the whole download.
         what = 'download image %s' % image_id

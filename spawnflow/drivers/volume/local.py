@@ -306,6 +306,17 @@ class LocalVolumeDriver(base.VolumeDriver):
     def snapshot_get(self, snapshot_id):
         return self._snapshot(snapshot_id)
 
+    def snapshot_list(self):
+        """Every snapshot's record, oldest first."""
+        if not os.path.isdir(self.snapshot_path):
+            return []
+        return sorted((fileutils.read_json(os.path.join(self.snapshot_path,
+                                                        name))
+                       for name in os.listdir(self.snapshot_path)
+                       if name.endswith('.json')),
+                      key=lambda snapshot: (snapshot['created_at'],
+                                            snapshot['id']))
+
     def snapshot_delete(self, snapshot_id):
         if not uuidutils.is_uuid_like(snapshot_id):
             raise exception.SnapshotNotFound(snapshot_id)
