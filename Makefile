@@ -66,6 +66,7 @@ bench: venv
 	$(BIN)/python bench/resume.py
 	$(BIN)/python bench/conductors.py
 	$(BIN)/python bench/dashboard.py
+	$(BIN)/python bench/startup.py
 	tools/libvirt-qemu/setup.sh && tools/tiny-guest/build.sh $(TINY_GUEST_DIR) && \
 	    $(BIN)/python bench/boot.py
 

@@ -288,10 +288,7 @@ class Client:
 
     def show(self, uuid, read_deleted=False):
         """The instance with its block devices and its latest fault."""
-        instance = self.db.instance_get(uuid, read_deleted=read_deleted)
-        instance['block_devices'] = self.db.bdm_list(uuid)
-        instance['fault'] = self.db.fault_get_latest(uuid)
-        return instance
+        return self.db.instance_show(uuid, read_deleted=read_deleted)
 
     def list(self):
         return self.db.instance_list()

@@ -32,7 +32,6 @@ from spawnflow import flows
 from spawnflow.flows import changed
 from spawnflow.persistence import api as db_api
 from spawnflow.persistence import taskflow_backend
-from spawnflow import retry
 from spawnflow import secrets
 
 ACTIONS = tuple(flows.FACTORIES)
@@ -164,14 +163,9 @@ class Reader:
     own (writes are refused by the database itself)."""
 
     def __init__(self, conf):
-        engine = db_api.create_engine(
-            conf.database.connection, conf.database.sqlite_busy_timeout,
-            conf.database.idle_transaction_timeout, read_only=True)
-        policy = retry.Policy(conf.database.db_max_retries,
-                              conf.database.db_retry_interval,
-                              conf.database.db_max_retry_interval)
-        self.db = db_api.Database(engine, policy)
-        self._backend = taskflow_backend.SQLBackend(engine, policy)
+        self.db = db_api.Database.from_conf(conf, read_only=True)
+        self._backend = taskflow_backend.SQLBackend(self.db.engine,
+                                                    self.db.retry)
 
     def close(self):
         self.db.engine.dispose()

@@ -17,8 +17,9 @@ handlers.
 import logging
 import re
 
-from oslo_utils import strutils
-from taskflow.types import failure as tf_failure
+from spawnflow import lazy
+
+strutils = lazy.module('oslo_utils.strutils')
 
 MASK = '***'
 #: Secret keys oslo.utils' mask functions do not know.
@@ -99,8 +100,7 @@ def masked_failure(failure):
     there is nothing to mask."""
     values = failure.to_dict(include_args=True)
     masked = mask_dict(values)
-    return failure if masked == values else tf_failure.Failure.from_dict(
-        masked)
+    return failure if masked == values else type(failure).from_dict(masked)
 
 
 class MaskingFilter(logging.Filter):

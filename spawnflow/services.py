@@ -12,7 +12,6 @@ import logging
 from spawnflow import drivers
 from spawnflow import imagecache
 from spawnflow.persistence import api as db_api
-from spawnflow import retry
 
 #: The name QEMU's iSCSI initiator gives a target by default.
 QEMU_ISCSI_INITIATOR = 'iqn.2008-11.org.linux-kvm'
@@ -25,13 +24,7 @@ class Services:
         # Drivers first: a configuration naming no such driver is refused
         # before anything (the database's directory) is made.
         self.drivers = drivers.Drivers.from_conf(conf)
-        self.db = db_api.Database(
-            db_api.create_engine(conf.database.connection,
-                                 conf.database.sqlite_busy_timeout,
-                                 conf.database.idle_transaction_timeout),
-            retry.Policy(conf.database.db_max_retries,
-                         conf.database.db_retry_interval,
-                         conf.database.db_max_retry_interval))
+        self.db = db_api.Database.from_conf(conf)
         self.image_cache = imagecache.ImageCache(conf.instances_path,
                                                  self.drivers.image)
 

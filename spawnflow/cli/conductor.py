@@ -6,9 +6,11 @@ import signal
 from cliff import command
 from cliff import lister
 
-from spawnflow import conductor
-from spawnflow import dashboard
 from spawnflow import exception
+from spawnflow import lazy
+
+conductor = lazy.module('spawnflow.conductor')
+dashboard = lazy.module('spawnflow.dashboard')
 
 LOG = logging.getLogger(__name__)
 

@@ -6,7 +6,9 @@ import threading
 
 from cliff import command
 
-from spawnflow import dashboard
+from spawnflow import lazy
+
+dashboard = lazy.module('spawnflow.dashboard')
 
 
 def _port(value):

@@ -3,8 +3,10 @@
 from cliff import command
 from cliff import show
 
-from spawnflow.persistence import errors
-from spawnflow.persistence import migration
+from spawnflow import lazy
+
+errors = lazy.module('spawnflow.persistence.errors')
+migration = lazy.module('spawnflow.persistence.migration')
 
 
 class SyncDatabase(command.Command):
@@ -25,7 +27,7 @@ class ShowDatabaseVersion(show.ShowOne):
     """
 
     def take_action(self, parsed_args):
-        db = self.app.reader.db
+        db = self.app.db
         current = errors.guarded(db.retry, db.engine.url, 'db version',
                                  migration.current_revision, db.engine)
         head = migration.head_revision()

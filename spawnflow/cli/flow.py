@@ -6,15 +6,17 @@ import os
 from cliff import columns
 from cliff import command
 from cliff import lister
-import graphviz
 
-from spawnflow import admission
 from spawnflow.cli import lookup
-from spawnflow import diagram
 from spawnflow import exception
 from spawnflow import fileutils
-from spawnflow import inspection
+from spawnflow import lazy
 from spawnflow import objects
+
+admission = lazy.module('spawnflow.admission')
+diagram = lazy.module('spawnflow.diagram')
+graphviz = lazy.module('graphviz')
+inspection = lazy.module('spawnflow.inspection')
 
 COLUMNS = ('Task', 'State', 'Intention', 'Started', 'Duration', 'Runs',
            'Owner', 'Result', 'Cause', 'Revert Order', 'Revert Runs',

@@ -5,7 +5,9 @@ from cliff import show
 
 from spawnflow.cli import deletion
 from spawnflow.cli import lookup
-from spawnflow.drivers.image import local
+from spawnflow import lazy
+
+local = lazy.module('spawnflow.drivers.image.local')
 
 _COLUMNS = ('id', 'name', 'status', 'disk_format', 'size', 'virtual_size',
             'hash_algo', 'hash_value', 'created_at')

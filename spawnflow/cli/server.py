@@ -6,7 +6,6 @@ import contextlib
 from cliff import lister
 from cliff import show
 
-from spawnflow.cli import build_progress
 from spawnflow.cli import deletion
 from spawnflow.cli import format
 from spawnflow.cli import lookup
@@ -77,6 +76,8 @@ class CreateServer(show.ShowOne):
                                                  parsed_args.block_devices)
         with contextlib.ExitStack() as stack:
             if self.app.stderr.isatty():
+                # rich and TaskFlow's listeners: for builds only.
+                from spawnflow.cli import build_progress
                 display = stack.enter_context(
                     build_progress.BuildProgress(self.app.stderr))
                 client.engine.listener_factories.append(display.listener)
@@ -125,7 +126,7 @@ class ListServer(lister.Lister):
                  states.status(i['vm_state']),
                  i['task_state'], i['host'], i['flavor_name'],
                  i['image_ref'] or '')
-                for i in self.app.client.list()]
+                for i in self.app.db.instance_list()]
         return columns, rows
 
 
@@ -138,9 +139,9 @@ class ShowServer(show.ShowOne):
         return parser
 
     def take_action(self, parsed_args):
-        client = self.app.client
-        uuid = lookup.server_id(client.db, parsed_args.server)
-        return format.server_fields(client.show(uuid))
+        db = self.app.db
+        return format.server_fields(db.instance_show(
+            lookup.server_id(db, parsed_args.server)))
 
 
 class DeleteServer(deletion.DeleteCommand):
@@ -171,9 +172,9 @@ class DeleteServer(deletion.DeleteCommand):
                       wait=600 if parsed_args.wait else 0)
 
 
-def _action(client, server, request_id):
-    uuid = lookup.server_id(client.db, server)
-    for action in client.actions(uuid):
+def _action(db, server, request_id):
+    uuid = lookup.server_id(db, server)
+    for action in db.action_list(uuid):
         if action['request_id'] == request_id:
             return action
     raise exception.NotFound('Server %s has no action with request ID %s.'
@@ -189,12 +190,12 @@ class ListServerEvent(lister.Lister):
         return parser
 
     def take_action(self, parsed_args):
-        client = self.app.client
-        uuid = lookup.server_id(client.db, parsed_args.server)
+        db = self.app.db
+        uuid = lookup.server_id(db, parsed_args.server)
         columns = ('Request ID', 'Server ID', 'Action', 'Start Time')
         return columns, [(a['request_id'], a['instance_uuid'], a['action'],
                           format.timestamp(a['start_time']))
-                         for a in client.actions(uuid)]
+                         for a in db.action_list(uuid)]
 
 
 class ShowServerEvent(show.ShowOne):
@@ -213,7 +214,7 @@ class ShowServerEvent(show.ShowOne):
         return parser
 
     def take_action(self, parsed_args):
-        action = _action(self.app.client, parsed_args.server,
+        action = _action(self.app.db, parsed_args.server,
                          parsed_args.request_id)
         fields = {
             'request_id': action['request_id'],

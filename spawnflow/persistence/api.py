@@ -11,6 +11,7 @@ import contextlib
 import copy
 import functools
 import os
+import sqlite3
 import urllib.parse
 import uuid as uuidlib
 
@@ -107,10 +108,11 @@ def _sqlite_read_only_engine(sa_url, busy_timeout):
     if not os.path.isfile(database):
         raise exception.SpawnflowError(
             'No database at %s: run `spawnflow db sync` first.' % database)
-    engine = sa.create_engine(
-        sa.engine.URL.create('sqlite', database='file:%s' % urllib.parse.quote(
-            os.path.abspath(database)), query={'mode': 'ro', 'uri': 'true'}),
-        connect_args={'timeout': busy_timeout})
+    # The file opened as an SQLite URI; the engine's URL, which messages
+    # show, stays the one configured.
+    uri = 'file:%s?mode=ro' % urllib.parse.quote(os.path.abspath(database))
+    engine = sa.create_engine(sa_url, creator=lambda: sqlite3.connect(
+        uri, uri=True, timeout=busy_timeout, check_same_thread=False))
 
     @sa.event.listens_for(engine, 'connect')
     def _set_query_only(dbapi_conn, _record):
@@ -142,6 +144,19 @@ class Database:
         self.retry = retry_policy or retry.Policy(0, 0, 0)
         self._sessionmaker = orm.sessionmaker(engine, expire_on_commit=False)
         self._fence = None
+
+    @classmethod
+    def from_conf(cls, conf, read_only=False):
+        """The database ``[database]`` names, retried as it says (see
+        create_engine for ``read_only``)."""
+        options = conf.database
+        return cls(create_engine(options.connection,
+                                 options.sqlite_busy_timeout,
+                                 options.idle_transaction_timeout,
+                                 read_only=read_only),
+                   retry.Policy(options.db_max_retries,
+                                options.db_retry_interval,
+                                options.db_max_retry_interval))
 
     def fenced(self, fence):
         """This database as one flow's owner uses it: every transaction
@@ -216,6 +231,13 @@ class Database:
             if row is None:
                 raise exception.InstanceNotFound(uuid)
             return _as_dict(row)
+
+    def instance_show(self, uuid, read_deleted=False):
+        """The instance with its block devices and its latest fault."""
+        instance = self.instance_get(uuid, read_deleted=read_deleted)
+        instance['block_devices'] = self.bdm_list(uuid)
+        instance['fault'] = self.fault_get_latest(uuid)
+        return instance
 
     @_guarded
     def instance_list(self, read_deleted=False, vm_state=None):

@@ -42,13 +42,25 @@ def _database(state):
 
 
 @pytest.mark.parametrize('args', [
-    ['server', 'list'], ['server', 'show', 'x'], ['resume'],
-    ['orphans', 'list'], ['server', 'create', '--flavor', 'm1.tiny',
-                          '--block-device', BLANK, 'vm']])
+    ['resume'], ['orphans', 'list'],
+    ['server', 'create', '--flavor', 'm1.tiny', '--block-device', BLANK,
+     'vm']])
 def test_schema_missing_says_run_db_sync(config, state, args):
     _assert_one_line(_spawnflow(config, *args),
                      'The database %s has no spawnflow tables: run '
                      '`spawnflow db sync`.' % _database(state))
+
+
+@pytest.mark.parametrize('args', [
+    ['server', 'list'], ['server', 'show', 'x'],
+    ['server', 'event', 'list', 'x']])
+def test_reading_without_a_database_says_run_db_sync(config, state, args):
+    """The commands that only read open the database read-only: a missing
+    file is refused, not made."""
+    _assert_one_line(_spawnflow(config, *args),
+                     'No database at %s: run `spawnflow db sync` first.'
+                     % (state / 'spawnflow.sqlite'))
+    assert not (state / 'spawnflow.sqlite').exists()
 
 
 @pytest.mark.parametrize('option, valid', [
@@ -57,7 +69,7 @@ def test_schema_missing_says_run_db_sync(config, state, args):
 def test_unknown_driver_lists_the_valid_ones(tmp_path, state, option, valid):
     config = conftest.write_config(tmp_path / 'spawnflow.conf', state,
                                    extra='[DEFAULT]\n%s = nosuch\n' % option)
-    _assert_one_line(_spawnflow(config, 'server', 'list'),
+    _assert_one_line(_spawnflow(config, 'image', 'list'),
                      '[DEFAULT] %s = nosuch: no such driver (valid: %s).'
                      % (option, valid))
     assert not state.exists()
