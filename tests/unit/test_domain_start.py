@@ -24,7 +24,7 @@ class _Domain:
     after another start won the race (or failed for its own reason)."""
 
     def __init__(self, active_after_create_fails):
-        self.looks = 0
+        self.looks = self.creates = 0
         self.active_after_create_fails = active_after_create_fails
 
     def isActive(self):
@@ -32,6 +32,7 @@ class _Domain:
         return self.looks > 1 and self.active_after_create_fails
 
     def create(self):
+        self.creates += 1
         raise _operation_invalid('Requested operation is not valid: domain '
                                  'is already running')
 
@@ -54,3 +55,48 @@ def test_an_invalid_operation_on_a_domain_still_inactive_fails(tmp_path):
     with pytest.raises(exception.VirtError, match='could not start'):
         _driver(tmp_path, _Domain(active_after_create_fails=False)).start(
             'some-uuid')
+
+
+def _system_error(message):
+    error = libvirt.libvirtError(message)
+    error.err = (libvirt.VIR_ERR_SYSTEM_ERROR, libvirt.VIR_FROM_CGROUP,
+                 message, libvirt.VIR_ERR_ERROR, None, None, None, -1, -1)
+    return error
+
+
+class _FlakyDomain:
+    """create() fails in a system call ``failures`` times, then starts."""
+
+    def __init__(self, failures):
+        self.failures = failures
+        self.creates = 0
+
+    def isActive(self):
+        return self.creates > self.failures
+
+    def create(self):
+        self.creates += 1
+        if self.creates <= self.failures:
+            raise _system_error('failed to load cgroup BPF prog: Resource '
+                                'temporarily unavailable')
+
+
+def test_a_start_failing_in_a_system_call_is_tried_again(tmp_path):
+    domain = _FlakyDomain(failures=libvirt_driver.START_ATTEMPTS - 1)
+    _driver(tmp_path, domain).start('some-uuid')
+    assert domain.creates == libvirt_driver.START_ATTEMPTS
+
+
+def test_a_start_failing_every_time_fails_with_the_cause(tmp_path):
+    domain = _FlakyDomain(failures=libvirt_driver.START_ATTEMPTS)
+    with pytest.raises(exception.VirtError, match='could not start some-uuid'
+                       ': failed to load cgroup BPF prog'):
+        _driver(tmp_path, domain).start('some-uuid')
+    assert domain.creates == libvirt_driver.START_ATTEMPTS
+
+
+def test_an_invalid_operation_is_not_tried_again(tmp_path):
+    domain = _Domain(active_after_create_fails=False)
+    with pytest.raises(exception.VirtError):
+        _driver(tmp_path, domain).start('some-uuid')
+    assert domain.creates == 1

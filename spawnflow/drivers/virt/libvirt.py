@@ -47,6 +47,13 @@ def _ignore_libvirt_errors(_ctx, _error):
 libvirt.registerErrorHandler(_ignore_libvirt_errors, None)
 
 
+def _system_error(error):
+    return (isinstance(error, libvirt.libvirtError)
+            and error.get_error_code() == libvirt.VIR_ERR_SYSTEM_ERROR)
+
+
+#: Tries of a domain's start that fails in a system call (see start()).
+START_ATTEMPTS = 3
 #: Seconds between two looks at the console while waiting for the boot.
 BOOT_POLL_INTERVAL = 0.05
 #: States a booting guest never leaves by itself (QEMU pauses a guest
@@ -246,12 +253,26 @@ class LibvirtDriver:
     def start(self, uuid):
         """Start the domain; a no-op when it runs already, including when
         a start made by a process that died meanwhile (which libvirtd
-        carries on) ends between the check and this process's own."""
+        carries on) ends between the check and this process's own.
+
+        A start that failed in a system call (libvirt's VIR_ERR_SYSTEM_ERROR:
+        seen as "failed to load cgroup BPF prog" for one guest in 120 while
+        many started at once) is tried again, START_ATTEMPTS in all: libvirt
+        undoes a failed start, and a repeated one is a no-op.
+        """
         domain = self._require(uuid)
         if domain.isActive():
             return
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception(_system_error),
+            stop=tenacity.stop_after_attempt(START_ATTEMPTS),
+            wait=tenacity.wait_exponential(multiplier=0.2, max=2),
+            before_sleep=lambda state: LOG.warning(
+                'Starting %s failed (%s); trying again.', uuid,
+                state.outcome.exception().get_error_message()),
+            reraise=True)
         try:
-            domain.create()
+            retrying(domain.create)
         except libvirt.libvirtError as error:
             if (error.get_error_code() == libvirt.VIR_ERR_OPERATION_INVALID
                     and domain.isActive()):
