@@ -8,6 +8,7 @@ The tests share one configuration and its images (each process costs
 about two seconds); each leaves no server or volume behind.
 """
 
+from importlib import metadata
 import json
 import os
 import subprocess
@@ -286,3 +287,10 @@ def test_help_texts_are_plain_sentences(cloud):
             .format_help()
         for markup in ('``', ':class:', ':func:'):
             assert markup not in text, (name, markup)
+
+
+def test_version_is_the_package_version(cloud):
+    version = cloud.ok('--version')
+    assert (version.stdout or version.stderr).strip() == (
+        'spawnflow %s' % metadata.version('spawnflow'))
+    assert metadata.version('spawnflow')[0].isdigit()
