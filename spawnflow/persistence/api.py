@@ -317,8 +317,10 @@ class Database:
                 raise exception.InstanceNotFound(uuid)
             if instance.host == host:
                 return
-            requested = self._requested(session, instance)
-            used = self._used(session, host)
+            requested = self._held(session,
+                                   models.Instance.id == instance.id)
+            used = self._held(session, models.Instance.host == host,
+                              models.Instance.deleted == sa.false())
             for resource, amount in requested.items():
                 free = capacity[resource] - used[resource]
                 if amount > free:
@@ -345,24 +347,21 @@ class Database:
             pass  # created concurrently by another claim
 
     @staticmethod
-    def _local_gb(session, instance):
-        has_local_disk = session.scalar(
-            sa.select(sa.func.count()).select_from(models.BlockDeviceMapping)
-            .filter_by(instance_uuid=instance.uuid, destination_type='local'))
-        return instance.root_gb if has_local_disk else 0
-
-    def _requested(self, session, instance):
-        return {'vcpus': instance.vcpus, 'memory_mb': instance.memory_mb,
-                'local_gb': self._local_gb(session, instance)}
-
-    def _used(self, session, host):
-        used = {'vcpus': 0, 'memory_mb': 0, 'local_gb': 0}
-        others = session.scalars(sa.select(models.Instance)
-                                 .filter_by(host=host, deleted=False))
-        for other in others:
-            for resource, amount in self._requested(session, other).items():
-                used[resource] += amount
-        return used
+    def _held(session, *where):
+        """vcpus, memory_mb and local_gb the instances ``where`` selects
+        hold together, in one query: local_gb is the root disk of those
+        with a local one (not booted from a volume)."""
+        instance, bdm = models.Instance, models.BlockDeviceMapping
+        local_disk = sa.exists().where(bdm.instance_uuid == instance.uuid,
+                                       bdm.destination_type == 'local')
+        total = session.execute(sa.select(
+            sa.func.coalesce(sa.func.sum(instance.vcpus), 0),
+            sa.func.coalesce(sa.func.sum(instance.memory_mb), 0),
+            sa.func.coalesce(sa.func.sum(sa.case(
+                (local_disk, instance.root_gb), else_=0)), 0),
+        ).where(*where)).one()
+        return dict(zip(('vcpus', 'memory_mb', 'local_gb'),
+                        (int(amount) for amount in total)))
 
     # Block device mappings ----------------------------------------------
 
