@@ -27,7 +27,6 @@ from spawnflow import engine as spawnflow_engine
 from spawnflow import exception
 from spawnflow import execution
 from spawnflow import flows
-from spawnflow import imagecache
 from spawnflow import instance_states
 from spawnflow import jobboard
 from spawnflow import objects
@@ -345,8 +344,7 @@ class Client:
 
     def image_cache_list(self):
         """Cached bases, each with its image id and live users."""
-        return self.services.image_cache.entries(
-            imagecache.image_users(self.db))
+        return self.services.image_cache.entries(self.db.image_users())
 
     def image_cache_clean(self, dry_run=False):
         """Remove bases unused by live instances for

@@ -142,7 +142,7 @@ class ImageCache:
         """list() with each base's ``image_id`` (None when no image known
         to ``users`` hashes to its name) and ``in_use`` (live instances).
 
-        ``users`` is what image_users() returns.
+        ``users`` is what Database.image_users() returns.
         """
         names = {_base_name(image_id): image_id for image_id in users}
         result = []
@@ -162,7 +162,7 @@ class ImageCache:
         base whole (and touches it, which keeps it) or fetches it anew.
         """
         removed = []
-        for entry in self.entries(image_users(db)):
+        for entry in self.entries(db.image_users()):
             if entry['in_use'] or not _unused_for(entry['path'], min_age):
                 continue
             if dry_run or self._remove_unused(entry, db, min_age):
@@ -176,29 +176,11 @@ class ImageCache:
         with lock:
             if not _unused_for(entry['path'], min_age):
                 return False
-            if image_id is not None and image_users(db).get(image_id):
+            if image_id is not None and db.image_users().get(image_id):
                 return False
             removed = fileutils.remove(entry['path'])
             fileutils.remove(_owner_record(entry['path']))
             return removed
-
-
-def image_users(db):
-    """{image id: live instances using it} for every image the database
-    names: as an instance's image_ref or an image block device's uuid.
-
-    Images only deleted instances named map to 0 (known, unused).
-    """
-    users = {}
-    for instance in db.instance_list(read_deleted=True):
-        image_ids = {bdm['uuid'] for bdm in db.bdm_list(instance['uuid'])
-                     if bdm['source_type'] == 'image' and bdm['uuid']}
-        if instance['image_ref']:
-            image_ids.add(instance['image_ref'])
-        for image_id in image_ids:
-            users[image_id] = (users.get(image_id, 0)
-                               + (0 if instance['deleted'] else 1))
-    return users
 
 
 def _owner_record(base_path):

@@ -363,6 +363,28 @@ class Database:
         return dict(zip(('vcpus', 'memory_mb', 'local_gb'),
                         (int(amount) for amount in total)))
 
+    @_guarded
+    def image_users(self):
+        """{image id: live instances using it} for every image the database
+        names, as an instance's image_ref or an image block device's uuid;
+        images only deleted instances named map to 0 (known, unused). One
+        query: each (instance, image) pair counted once."""
+        instance, bdm = models.Instance, models.BlockDeviceMapping
+        pairs = sa.union(
+            sa.select(instance.uuid, instance.image_ref.label('image_id'),
+                      instance.deleted)
+            .where(instance.image_ref.is_not(None)),
+            sa.select(instance.uuid, bdm.uuid.label('image_id'),
+                      instance.deleted)
+            .join(bdm, bdm.instance_uuid == instance.uuid)
+            .where(bdm.source_type == 'image', bdm.uuid.is_not(None)),
+        ).subquery()
+        live = sa.func.sum(sa.case((pairs.c.deleted, 0), else_=1))
+        with self._transaction() as session:
+            rows = session.execute(sa.select(pairs.c.image_id, live)
+                                   .group_by(pairs.c.image_id))
+            return {image_id: int(users) for image_id, users in rows}
+
     # Block device mappings ----------------------------------------------
 
     @_guarded

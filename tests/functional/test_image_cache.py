@@ -9,7 +9,6 @@ import uuid as uuidlib
 
 import pytest
 
-from spawnflow import imagecache
 from spawnflow import objects
 from tests import conftest
 from tests.functional.test_cli import Cli
@@ -181,11 +180,11 @@ def test_image_users_counts_live_instances_and_image_volumes(
             'source=image,destination=volume,size=1,uuid=%s,'
             'delete-on-termination=true' % volume_source])
     assert server['vm_state'] == 'active', server['fault']
-    assert imagecache.image_users(client.db) == {root: 1, volume_source: 1}
+    assert client.db.image_users() == {root: 1, volume_source: 1}
 
     client.delete(server['uuid'])
 
-    assert imagecache.image_users(client.db) == {root: 0, volume_source: 0}
+    assert client.db.image_users() == {root: 0, volume_source: 0}
 
 
 def test_remove_finishes_what_a_killed_fetch_or_remove_left(
