@@ -64,6 +64,7 @@ test: venv openstack-services libvirt-qemu tiny-guest
 bench: venv
 	$(BIN)/python bench/persistence.py
 	$(BIN)/python bench/resume.py
+	$(BIN)/python bench/history.py
 	$(BIN)/python bench/conductors.py
 	$(BIN)/python bench/dashboard.py
 	$(BIN)/python bench/startup.py

@@ -52,25 +52,42 @@ class Orphan:
 def find(services):
     """Every orphan, in the order they should be reaped.
 
-    The hypervisor's and the volume service's resources are listed before
-    the database is read: an instance recorded after that read made its
-    resources after the listing, so they cannot be taken for orphans.
+    The hypervisor's, the volume service's and the instances path's
+    resources are listed before the database is read: an instance recorded
+    after that read made its resources after the listing, so they cannot
+    be taken for orphans. Only the instances and block device mappings
+    those resources name are read, so the cost follows what exists, not
+    every build ever recorded.
     """
     db = services.db
     deployment = services.deployment
-    domains = services.virt.list_instances()
+    domains = [domain for domain in services.virt.list_instances()
+               if domain['deployment'] == deployment]
     volumes = services.volume.list()
-    instances = {i['uuid']: i for i in db.instance_list(read_deleted=True)}
+    tagged = {volume['id']: volume for volume in volumes
+              if volume['metadata'].get(volume_base.DEPLOYMENT_KEY)
+              == deployment}
+    attachments = [(volume, attachment) for volume in volumes
+                   for attachment in volume['attachments']]
+    directories = services.virt.instance_dirs()
+    downloads = services.image_cache.partial_downloads()
+
+    named = ({domain['uuid'] for domain in domains}
+             | {attachment['instance_uuid'] for _, attachment in attachments}
+             | {volume['metadata'].get(volume_base.INSTANCE_KEY)
+                for volume in tagged.values()}
+             | set(directories) | {owner for _, owner in downloads})
+    instances = db.instance_get_many(named - {None})
     live = {uuid for uuid, i in instances.items() if not i['deleted']}
-    building = {uuid for uuid, i in instances.items()
-                if not i['deleted'] and i['vm_state'] == states.BUILDING}
-    bdms = [b for uuid in instances for b in db.bdm_list(uuid)]
-    recorded_volumes = {b['volume_id'] for b in bdms if b['volume_id']}
-    recorded_attachments = {b['attachment_id'] for b in bdms
-                            if b['attachment_id']}
+    building = {uuid for uuid in live
+                if instances[uuid]['vm_state'] == states.BUILDING}
+    recorded_volumes = db.bdm_recorded('volume_id', list(tagged))
+    recorded_attachments = db.bdm_recorded(
+        'attachment_id', [attachment['id'] for _, attachment in attachments])
+
     found = []
     for domain in domains:
-        if domain['deployment'] == deployment and domain['uuid'] not in live:
+        if domain['uuid'] not in live:
             found.append(Orphan('domain', domain['uuid'], domain['uuid'],
                                 domain['name']))
     for volume in volumes:
@@ -81,26 +98,27 @@ def find(services):
                 found.append(Orphan('attachment', attachment['id'],
                                     attachment['instance_uuid'],
                                     'of volume %s' % volume['id']))
-        metadata = volume['metadata']
-        owner = metadata.get(volume_base.INSTANCE_KEY)
-        if (metadata.get(volume_base.DEPLOYMENT_KEY) == deployment
-                and volume['id'] not in recorded_volumes
-                and owner not in building
-                and volume['status'] != 'deleting'):
-            found.append(Orphan('volume', volume['id'], owner,
-                                volume['name']))
-    found += _instance_files(services, instances, live)
+        if volume['id'] in tagged:
+            owner = volume['metadata'].get(volume_base.INSTANCE_KEY)
+            if (volume['id'] not in recorded_volumes
+                    and owner not in building
+                    and volume['status'] != 'deleting'):
+                found.append(Orphan('volume', volume['id'], owner,
+                                    volume['name']))
+    found += _instance_files(services, directories, downloads, instances,
+                             live)
     return found
 
 
-def _instance_files(services, instances, live):
+def _instance_files(services, directories, downloads, instances, live):
     found = []
-    for uuid in sorted(instances):
-        path = services.virt.instance_dir(uuid)
-        if uuid not in live and os.path.isdir(path):
-            found.append(Orphan('instance-files', path, uuid))
+    for uuid in sorted(directories):
+        if uuid in instances and uuid not in live:
+            found.append(Orphan('instance-files',
+                                services.virt.instance_dir(uuid), uuid))
     now = time.time()
-    for path in sorted(_partial_files(services, instances, live)):
+    for path in sorted(_partial_files(services, downloads, instances,
+                                      live)):
         try:
             old = now - os.path.getmtime(path) > PART_MAX_AGE
         except FileNotFoundError:  # finished or removed meanwhile
@@ -110,15 +128,16 @@ def _instance_files(services, instances, live):
     return found
 
 
-def _partial_files(services, instances, live):
+def _partial_files(services, downloads, instances, live):
     """Temporary files in the live instances' directories (the others'
     go with their directory), and in the cache for bases this
-    deployment's instances fetched."""
+    deployment's instances fetched (``downloads``: the cache's partial
+    downloads with their owners)."""
     for uuid in live:
         yield from glob.glob(os.path.join(services.virt.instance_dir(uuid),
                                           '**', '*.part'), recursive=True,
                              include_hidden=True)
-    for path, owner in services.image_cache.partial_downloads():
+    for path, owner in downloads:
         if owner in instances:
             yield path
 

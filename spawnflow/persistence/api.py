@@ -131,6 +131,16 @@ def _guarded(method):
     return wrapper
 
 
+#: Values in one IN list: well under the bound parameters every database
+#: takes in one statement (SQLite's is 32766, its oldest builds' 999).
+IN_CHUNK = 500
+
+
+def _chunks(values):
+    for start in range(0, len(values), IN_CHUNK):
+        yield values[start:start + IN_CHUNK]
+
+
 def _as_dict(row):
     return {attr.key: getattr(row, attr.key)
             for attr in sa.inspect(row).mapper.column_attrs}
@@ -231,6 +241,18 @@ class Database:
             if row is None:
                 raise exception.InstanceNotFound(uuid)
             return _as_dict(row)
+
+    @_guarded
+    def instance_get_many(self, uuids):
+        """{uuid: instance} of those of ``uuids`` recorded, deleted ones
+        included (one query per IN_CHUNK uuids)."""
+        found = {}
+        with self._transaction() as session:
+            for chunk in _chunks(sorted(set(uuids))):
+                for row in session.scalars(sa.select(models.Instance).where(
+                        models.Instance.uuid.in_(chunk))):
+                    found[row.uuid] = _as_dict(row)
+        return found
 
     def instance_show(self, uuid, read_deleted=False):
         """The instance with its block devices and its latest fault."""
@@ -394,6 +416,19 @@ class Database:
                      .filter_by(instance_uuid=instance_uuid)
                      .order_by(models.BlockDeviceMapping.bdm_index))
             return [_as_dict(row) for row in session.scalars(query)]
+
+    @_guarded
+    def bdm_recorded(self, column, values):
+        """Those of ``values`` that some block device mapping, a deleted
+        instance's included, records in ``column`` (volume_id or
+        attachment_id)."""
+        field = getattr(models.BlockDeviceMapping, column)
+        recorded = set()
+        with self._transaction() as session:
+            for chunk in _chunks(sorted(set(values))):
+                recorded.update(session.scalars(
+                    sa.select(field).where(field.in_(chunk)).distinct()))
+        return recorded
 
     @_guarded
     def bdm_get(self, instance_uuid, bdm_index):

@@ -8,6 +8,7 @@ import time
 import uuid as uuidlib
 
 import pytest
+import sqlalchemy as sa
 
 from spawnflow import api
 from spawnflow import conf as spawnflow_conf
@@ -219,3 +220,38 @@ def test_a_domain_undefined_while_listed_is_left_out(client, image, when):
     finally:
         virt.conn.listAllDomains = list_all
     assert kept['uuid'] in uuids and gone['uuid'] not in uuids
+
+
+def _scan_statements(client):
+    """orphans.find's result and how many SQL statements it ran."""
+    statements = []
+
+    def seen(*args):
+        statements.append(args[2])
+    sa.event.listen(client.db.engine, 'before_cursor_execute', seen)
+    try:
+        found = orphans.find(client.services)
+    finally:
+        sa.event.remove(client.db.engine, 'before_cursor_execute', seen)
+    return found, len(statements)
+
+
+def test_the_scan_reads_what_exists_not_every_build_recorded(client,
+                                                             image):
+    """Deleted builds cost the scan nothing: it reads only the instances
+    and block devices the resources it found name."""
+    client.build('live', flavor='m1.tiny', image=image['id'],
+                 block_devices=['source=blank,destination=volume,size=1,'
+                                'delete-on-termination=true'])
+    stray = str(uuidlib.uuid4())
+    _stray_domain(client, stray, client.services.deployment)
+    found, statements = _scan_statements(client)
+    assert [(o.kind, o.id) for o in found] == [('domain', stray)]
+
+    request = objects.BuildRequest('history', objects.Flavor.named('m1.tiny'),
+                                   image_ref=image['id'])
+    for _ in range(50):
+        uuid = str(uuidlib.uuid4())
+        client.db.instance_create(uuid, request, 'active', None)
+        client.db.instance_soft_delete(uuid)
+    assert _scan_statements(client) == (found, statements)

@@ -18,6 +18,7 @@ from xml.etree import ElementTree
 
 import libvirt
 from oslo_concurrency import processutils
+from oslo_utils import uuidutils
 import tenacity
 
 from spawnflow import exception
@@ -173,6 +174,15 @@ class LibvirtDriver:
 
     def instance_dir(self, uuid):
         return os.path.join(self._instances_path, uuid)
+
+    def instance_dirs(self):
+        """The uuids that name a directory in instances_path."""
+        try:
+            names = os.listdir(self._instances_path)
+        except FileNotFoundError:
+            return []
+        return [name for name in names if uuidutils.is_uuid_like(name)
+                and os.path.isdir(self.instance_dir(name))]
 
     def root_disk_path(self, uuid):
         return os.path.join(self.instance_dir(uuid), ROOT_DISK)
