@@ -57,6 +57,9 @@ def main():
         ('spawnflow, SQLite file (WAL)', taskflow_backend.SQLBackend(
             db_api.create_engine('sqlite:///%s/spawnflow.sqlite'
                                  % workdir))),
+        ('spawnflow, SQLite (WAL, FULL)', taskflow_backend.SQLBackend(
+            db_api.create_engine('sqlite:///%s/full.sqlite' % workdir,
+                                 sqlite_synchronous='FULL'))),
     ]
     baseline = None
     print('%-32s %10s %10s' % ('backend', 'runs/s', 'vs memory'))

@@ -21,6 +21,17 @@ database_opts = [
                help='Seconds a SQLite writer waits for a lock before its '
                     'transaction fails (and is retried, see '
                     'db_max_retries).'),
+    cfg.StrOpt('sqlite_synchronous', default='NORMAL',
+               choices=[('NORMAL', 'A commit survives the process being '
+                                   'killed, not a power loss or a kernel '
+                                   'crash, which may lose the last '
+                                   'commits (the database stays '
+                                   'consistent: a resume goes on from an '
+                                   'earlier task)'),
+                        ('FULL', 'A commit survives a power loss too, at '
+                                 'the cost of an fsync per commit')],
+               help='How durable a commit to a SQLite database (WAL mode) '
+                    'is.'),
     cfg.IntOpt('idle_transaction_timeout', default=10, min=1,
                help='Seconds a PostgreSQL or MariaDB server lets a '
                     'connection sit idle inside a transaction before it '

@@ -25,15 +25,18 @@ from spawnflow.persistence import models
 from spawnflow import retry
 
 _ANY = object()
+#: What [database] sqlite_synchronous may be (SQLite's PRAGMA values).
+SQLITE_SYNCHRONOUS = ('NORMAL', 'FULL')
 #: Seconds a PostgreSQL or MySQL server has to accept a connection.
 CONNECT_TIMEOUT = 10
 
 
 def create_engine(url, busy_timeout=30, idle_transaction_timeout=10,
-                  read_only=False):
+                  read_only=False, sqlite_synchronous='NORMAL'):
     """Create the engine every spawnflow component in a process shares.
 
-    SQLite files run in WAL mode, and every transaction starts with BEGIN
+    SQLite files run in WAL mode, with ``sqlite_synchronous`` (see
+    [database] sqlite_synchronous), and every transaction starts with BEGIN
     IMMEDIATE: it waits (up to the busy timeout) for the write lock up
     front. A deferred transaction that reads and then writes would instead
     fail at once with "database is locked" when another thread or process
@@ -48,6 +51,9 @@ def create_engine(url, busy_timeout=30, idle_transaction_timeout=10,
     transactions start deferred: reading takes no write lock, and a
     missing file is an error rather than a new database.
     """
+    if sqlite_synchronous not in SQLITE_SYNCHRONOUS:
+        raise ValueError('sqlite_synchronous must be one of %s, not %r'
+                         % (', '.join(SQLITE_SYNCHRONOUS), sqlite_synchronous))
     sa_url = sa.engine.make_url(url)
     backend = sa_url.get_backend_name()
     if backend != 'sqlite':
@@ -87,7 +93,7 @@ def create_engine(url, busy_timeout=30, idle_transaction_timeout=10,
         dbapi_conn.isolation_level = None
         cursor = dbapi_conn.cursor()
         cursor.execute('PRAGMA journal_mode=WAL')
-        cursor.execute('PRAGMA synchronous=NORMAL')
+        cursor.execute('PRAGMA synchronous=%s' % sqlite_synchronous)
         cursor.execute('PRAGMA foreign_keys=ON')
         cursor.close()
 
@@ -163,7 +169,9 @@ class Database:
         return cls(create_engine(options.connection,
                                  options.sqlite_busy_timeout,
                                  options.idle_transaction_timeout,
-                                 read_only=read_only),
+                                 read_only=read_only,
+                                 sqlite_synchronous=(
+                                     options.sqlite_synchronous)),
                    retry.Policy(options.db_max_retries,
                                 options.db_retry_interval,
                                 options.db_max_retry_interval))

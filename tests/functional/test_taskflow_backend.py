@@ -7,6 +7,7 @@ PostgreSQL.
 """
 
 import pytest
+import sqlalchemy as sa
 import taskflow.engines
 from taskflow import exceptions as tf_exceptions
 from taskflow.patterns import linear_flow
@@ -103,3 +104,36 @@ def test_saves_of_unknown_details_raise_not_found(url):
         connection.update_atom_details(models.TaskDetail('t', 'no-such'))
     with pytest.raises(tf_exceptions.NotFound):
         connection.update_flow_details(models.FlowDetail('f', 'no-such'))
+
+
+class Reporting(task.Task):
+    """Reports its progress along the way, as fetch-image does."""
+
+    def execute(self):
+        for fraction in (0.25, 0.5, 0.75):
+            self.update_progress(fraction)
+        return 'done'
+
+
+def test_a_task_costs_two_atom_writes_whatever_progress_it_reports(url):
+    """Its RUNNING state (before it runs) and its result: TaskFlow's
+    saves of progress alone, six more here, are not written."""
+    backend = _spawnflow_backend(url)
+    writes = []
+
+    def seen(conn, cursor, statement, *args):
+        if statement.lstrip().upper().startswith('UPDATE ATOMDETAILS'):
+            writes.append(statement)
+    sa.event.listen(backend.engine, 'before_cursor_execute', seen)
+    book = models.LogBook('book')
+    detail = models.FlowDetail('f', uuid=book.uuid)
+    book.add(detail)
+    backend.get_connection().save_logbook(book)
+    taskflow.engines.run(
+        linear_flow.Flow('f').add(Reporting('a'), Reporting('b')),
+        flow_detail=detail, book=book, backend=backend)
+    sa.event.remove(backend.engine, 'before_cursor_execute', seen)
+    assert len(writes) == 4
+    state, _note, atoms = _saved(backend, book.uuid)
+    assert state == 'SUCCESS'
+    assert atoms['a'][:3] == atoms['b'][:3] == ('SUCCESS', 'EXECUTE', 'done')
