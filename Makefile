@@ -65,6 +65,7 @@ bench: venv
 	$(BIN)/python bench/persistence.py
 	$(BIN)/python bench/resume.py
 	$(BIN)/python bench/history.py
+	$(BIN)/python bench/builds.py
 	$(BIN)/python bench/conductors.py
 	$(BIN)/python bench/dashboard.py
 	$(BIN)/python bench/startup.py
