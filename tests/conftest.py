@@ -1,6 +1,7 @@
 """Fixtures shared by the tests: a spawnflow configuration per test on a
 fresh SQLite file (or PostgreSQL), an API client, a small real image."""
 
+import contextlib
 import os
 import subprocess
 
@@ -39,6 +40,18 @@ def client(config_file):
     with api.Client(conf=spawnflow_conf.load([config_file])) as client:
         client.db_sync()
         yield client
+
+
+@contextlib.contextmanager
+def fresh_database(request, kind, tmp_path, purpose):
+    """The URL of an empty database of ``kind`` (sqlite, postgresql or
+    mariadb) for one test, dropped afterwards."""
+    if kind == 'sqlite':
+        yield 'sqlite:///%s' % (tmp_path / ('%s.sqlite' % purpose))
+        return
+    server = request.getfixturevalue('%s_server' % kind)
+    with server.database(purpose) as url:
+        yield url
 
 
 def make_qcow2(path, size='64M'):

@@ -2,7 +2,6 @@
 is summed in one query, whatever their number; a boot-from-volume
 instance holds no local disk, a deleted one nothing."""
 
-import contextlib
 import uuid as uuidlib
 
 import pytest
@@ -12,6 +11,7 @@ from spawnflow import exception
 from spawnflow import objects
 from spawnflow.persistence import api as db_api
 from spawnflow.persistence import migration
+from tests import conftest
 
 HOST = 'claims-host'
 CAPACITY = {'vcpus': 8, 'memory_mb': 4096, 'local_gb': 20}
@@ -19,16 +19,12 @@ CAPACITY = {'vcpus': 8, 'memory_mb': 4096, 'local_gb': 20}
 
 @pytest.fixture(params=['sqlite', 'postgresql', 'mariadb'])
 def db(request, tmp_path):
-    with contextlib.ExitStack() as stack:
-        if request.param == 'sqlite':
-            url = 'sqlite:///%s' % (tmp_path / 'claims.sqlite')
-        else:
-            server = request.getfixturevalue('%s_server' % request.param)
-            url = stack.enter_context(server.database('claims'))
+    with conftest.fresh_database(request, request.param, tmp_path,
+                                 'claims') as url:
         database = db_api.Database(db_api.create_engine(url))
-        stack.callback(database.engine.dispose)
         migration.sync(database.engine, _NoTaskFlow())
         yield database
+        database.engine.dispose()
 
 
 class _NoTaskFlow:

@@ -12,6 +12,7 @@ from taskflow.tests.unit.persistence import base as tf_persistence
 
 from spawnflow.persistence import api as db_api
 from spawnflow.persistence import taskflow_backend
+from tests import conftest
 
 
 class _SpawnflowBackend(tf_persistence.PersistenceTestMixin):
@@ -21,18 +22,14 @@ class _SpawnflowBackend(tf_persistence.PersistenceTestMixin):
 
     @pytest.fixture(autouse=True)
     def _backend(self, request, tmp_path):
-        with contextlib.ExitStack() as stack:
-            if self.database == 'sqlite':
-                url = 'sqlite:///%s' % (tmp_path / 'taskflow.sqlite')
-            else:
-                server = request.getfixturevalue('%s_server' % self.database)
-                url = stack.enter_context(server.database('taskflow'))
+        with conftest.fresh_database(request, self.database, tmp_path,
+                                     'taskflow') as url:
             engine = db_api.create_engine(url)
-            stack.callback(engine.dispose)
             self.backend = taskflow_backend.SQLBackend(engine)
             with contextlib.closing(self.backend.get_connection()) as conn:
                 conn.upgrade()
             yield
+            engine.dispose()
 
     def _get_connection(self):
         return self.backend.get_connection()
