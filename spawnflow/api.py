@@ -390,13 +390,11 @@ class Client:
         server was deleted (delete_on_termination false), or made by
         volume_create."""
         volume = self.services.volume.get(volume_id)
-        for instance in self.list():
-            for bdm in self.db.bdm_list(instance['uuid']):
-                if bdm['volume_id'] == volume_id:
-                    raise exception.InvalidRequest(
-                        'Volume %s is %s of server %s; delete the server '
-                        'first.' % (volume_id, bdm['device_name'],
-                                    instance['uuid']))
+        bdm = self.db.bdm_using_volume(volume_id)
+        if bdm is not None:
+            raise exception.InvalidRequest(
+                'Volume %s is %s of server %s; delete the server first.'
+                % (volume_id, bdm['device_name'], bdm['instance_uuid']))
         if volume['status'] != 'available' and not \
                 volume['status'].startswith('error'):
             raise exception.InvalidRequest(

@@ -439,6 +439,21 @@ class Database:
         return recorded
 
     @_guarded
+    def bdm_using_volume(self, volume_id):
+        """The block device mapping of a live instance that records
+        ``volume_id``, or None (one query)."""
+        bdm = models.BlockDeviceMapping
+        with self._transaction() as session:
+            row = session.scalars(
+                sa.select(bdm)
+                .join(models.Instance,
+                      models.Instance.uuid == bdm.instance_uuid)
+                .where(bdm.volume_id == volume_id,
+                       models.Instance.deleted == sa.false())
+                .order_by(bdm.id).limit(1)).first()
+            return None if row is None else _as_dict(row)
+
+    @_guarded
     def bdm_get(self, instance_uuid, bdm_index):
         with self._transaction() as session:
             return _as_dict(session.scalars(
