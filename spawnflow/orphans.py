@@ -67,13 +67,13 @@ def find(services):
     tagged = {volume['id']: volume for volume in volumes
               if volume['metadata'].get(volume_base.DEPLOYMENT_KEY)
               == deployment}
-    attachments = [(volume, attachment) for volume in volumes
+    attachments = [attachment for volume in volumes
                    for attachment in volume['attachments']]
     directories = services.virt.instance_dirs()
     downloads = services.image_cache.partial_downloads()
 
     named = ({domain['uuid'] for domain in domains}
-             | {attachment['instance_uuid'] for _, attachment in attachments}
+             | {attachment['instance_uuid'] for attachment in attachments}
              | {volume['metadata'].get(volume_base.INSTANCE_KEY)
                 for volume in tagged.values()}
              | set(directories) | {owner for _, owner in downloads})
@@ -83,7 +83,7 @@ def find(services):
                 if instances[uuid]['vm_state'] == states.BUILDING}
     recorded_volumes = db.bdm_recorded('volume_id', list(tagged))
     recorded_attachments = db.bdm_recorded(
-        'attachment_id', [attachment['id'] for _, attachment in attachments])
+        'attachment_id', [attachment['id'] for attachment in attachments])
 
     found = []
     for domain in domains:
