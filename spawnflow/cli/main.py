@@ -16,7 +16,14 @@ import spawnflow
 from spawnflow import conf as spawnflow_conf
 from spawnflow import exception
 from spawnflow import faultinject
+from spawnflow import lazy
 from spawnflow import secrets
+
+# What db, reader and client need, imported when a command first uses
+# them (see SpawnflowApp).
+api = lazy.module('spawnflow.api')
+db_api = lazy.module('spawnflow.persistence.api')
+inspection = lazy.module('spawnflow.inspection')
 
 #: The installed package's version (pbr's, from git, at install time).
 VERSION = metadata.version('spawnflow')
@@ -166,7 +173,6 @@ class SpawnflowApp(app.App):
     @property
     def client(self):
         if self._client is None:
-            from spawnflow import api
             self._client = api.Client(conf=self.conf)
         return self._client
 
@@ -174,7 +180,6 @@ class SpawnflowApp(app.App):
     def db(self):
         """The database, read-only (instances, actions, faults)."""
         if self._db is None:
-            from spawnflow.persistence import api as db_api
             self._db = db_api.Database.from_conf(self.conf, read_only=True)
         return self._db
 
@@ -182,7 +187,6 @@ class SpawnflowApp(app.App):
     def reader(self):
         """Read-only access to flows and instances (inspection)."""
         if self._reader is None:
-            from spawnflow import inspection
             self._reader = inspection.Reader(self.conf)
         return self._reader
 
