@@ -6,7 +6,6 @@ persisted, and a resumed flow gets the resuming process's own.
 """
 
 import copy
-import functools
 import logging
 
 from spawnflow import drivers
@@ -27,6 +26,8 @@ class Services:
         self.db = db_api.Database.from_conf(conf)
         self.image_cache = imagecache.ImageCache(conf.instances_path,
                                                  self.drivers.image)
+        #: What is asked once per process, shared with the fenced copies.
+        self._asked = {}
 
     def fenced(self, fence):
         """These services for one flow's tasks: their database writes
@@ -35,11 +36,20 @@ class Services:
         fenced.db = self.db.fenced(fence)
         return fenced
 
-    @functools.cached_property
+    def _once(self, name, ask):
+        """``ask()``'s answer, asked the first time only (two flows asking
+        at once may both ask: the answers are the same)."""
+        try:
+            return self._asked[name]
+        except KeyError:
+            return self._asked.setdefault(name, ask())
+
+    @property
     def deployment(self):
         """The tag on what this deployment makes ([DEFAULT] deployment_tag,
         else the one ``db sync`` stored)."""
-        return self.conf.deployment_tag or self.db.deployment_tag()
+        return self._once('deployment', lambda: (
+            self.conf.deployment_tag or self.db.deployment_tag()))
 
     @property
     def virt(self):
@@ -53,7 +63,7 @@ class Services:
     def image(self):
         return self.drivers.image
 
-    @functools.cached_property
+    @property
     def connector(self):
         """This host's connector, given to the volume service on attach:
         os-brick's properties, asked as Nova's get_volume_connector does.
@@ -66,7 +76,11 @@ class Services:
         concern spawnflow, whose volumes QEMU opens itself; so the iSCSI
         initiator is QEMU's (libiscsi logs in with its default name when
         the domain names none), not open-iscsi's.
+        Asked once per process (it takes os-brick about 0.1 s).
         """
+        return self._once('connector', self._connector_properties)
+
+    def _connector_properties(self):
         import os_brick.privileged
         from os_brick.initiator import connector
 
