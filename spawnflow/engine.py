@@ -28,7 +28,6 @@ import uuid as uuidlib
 import futurist
 import taskflow.engines
 from taskflow import exceptions as tf_exceptions
-from taskflow.listeners import base as listener_base
 from taskflow.persistence import models as tf_models
 from taskflow import states
 from taskflow import storage
@@ -38,6 +37,7 @@ from spawnflow import flows
 from spawnflow.flows import changed
 from spawnflow import instance_states
 from spawnflow import ownership
+from spawnflow.persistence import action_events
 from spawnflow.persistence import errors as db_errors
 from spawnflow.persistence import taskflow_backend
 from spawnflow import secrets
@@ -52,73 +52,6 @@ FINISHED = (states.SUCCESS, states.REVERTED)
 def process_owner(host):
     """This process's owner name: host, machine and pid."""
     return '%s:%s:%d' % (host, socket.gethostname(), os.getpid())
-
-
-class ActionEventListener(listener_base.Listener):
-    """Records one instance action event per task (start, finish, result,
-    and the owner that ran it).
-
-    Reverts are recorded as their own events, named ``revert-<task>``.
-    """
-
-    def __init__(self, engine, db, action_id, owner):
-        super().__init__(engine, task_listen_for=(
-            states.RUNNING, states.SUCCESS, states.FAILURE,
-            states.REVERTING, states.REVERTED, states.REVERT_FAILURE),
-            flow_listen_for=())
-        self._db = db
-        self._action_id = action_id
-        self._owner = owner
-        #: Events restarting() opened, whose next start notification (if
-        #: TaskFlow sends one) is not a new run.
-        self._restarted = set()
-
-    def _task_receiver(self, state, details):
-        try:
-            self._record(state, details['task_name'], details)
-        except exception.ClaimLost:
-            pass  # taken over: the new owner records its own
-
-    def restarting(self, detail):
-        """Record the start of the tasks a resume runs again: those saved
-        RUNNING or REVERTING (a flow being reverted reverts its RUNNING
-        tasks instead). TaskFlow goes on with them with a new RUNNING or
-        REVERTING notification only when the task had reported progress
-        (otherwise the transition is an identity one, which it does not
-        notify); a notification that follows is this same run. Their
-        first owner's events stay open: it never finished them."""
-        reverting = detail.state in (states.REVERTING, states.FAILURE)
-        for atom in detail:
-            if atom.name == storage.Storage.injector_name:
-                continue
-            if atom.state == states.RUNNING and not reverting:
-                event = atom.name
-            elif atom.state == states.REVERTING:
-                event = 'revert-' + atom.name
-            else:
-                continue
-            self._db.event_start(self._action_id, event, self._owner)
-            self._restarted.add(event)
-
-    def _record(self, state, name, details):
-        action_id, owner = self._action_id, self._owner
-        if state in (states.RUNNING, states.REVERTING):
-            event = name if state == states.RUNNING else 'revert-' + name
-            if event in self._restarted:
-                self._restarted.discard(event)  # restarting() opened it
-            else:
-                self._db.event_start(action_id, event, owner)
-        elif state == states.SUCCESS:
-            self._db.event_finish(action_id, name, 'Success', host=owner)
-        elif state == states.FAILURE:
-            failure = details['result']
-            self._db.event_finish(action_id, name, 'Error',
-                                  secrets.mask_text(failure.exception_str),
-                                  host=owner)
-        else:
-            result = 'Reverted' if state == states.REVERTED else 'Error'
-            self._db.event_finish(action_id, 'revert-' + name, result,
-                                  host=owner)
 
 
 class Engine:
@@ -146,14 +79,14 @@ class Engine:
         self._suspending = False
 
     def _logbook(self, instance_uuid):
-        conn = self.backend.get_connection()
+        """The instance's logbook without its flow details (saving it
+        with one adds that one), or a new one, not saved yet."""
         try:
-            return conn.get_logbook(instance_uuid)
+            return self.backend.get_connection().get_logbook(instance_uuid,
+                                                             lazy=True)
         except tf_exceptions.NotFound:
-            book = tf_models.LogBook('instance-%s' % instance_uuid,
+            return tf_models.LogBook('instance-%s' % instance_uuid,
                                      uuid=instance_uuid)
-            conn.save_logbook(book)
-            return book
 
     def create(self, instance_uuid, action, factory, factory_kwargs,
                posting=None):
@@ -161,6 +94,12 @@ class Engine:
         its flow detail with the factory, its owner row); returns the
         flow detail, not run yet. ``posting``: the job board posting
         that is to run it."""
+        return self._create(instance_uuid, action, factory, factory_kwargs,
+                            posting)[0]
+
+    def _create(self, instance_uuid, action, factory, factory_kwargs,
+                posting=None):
+        """create(), returning the flow detail and the flow made."""
         action_id = self.services.db.action_start(
             instance_uuid, action, 'req-%s' % uuidlib.uuid4())
         flow = factory(**factory_kwargs)
@@ -172,7 +111,7 @@ class Engine:
                                            self.services.host, posting)
         book.add(detail)
         self.backend.get_connection().save_logbook(book)
-        return detail
+        return detail, flow
 
     def run(self, instance_uuid, action, factory, factory_kwargs):
         """Record a new flow for ``action`` on the instance and run it to
@@ -186,15 +125,17 @@ class Engine:
         storage error) raises.
         """
         with self.owners.hold(instance_uuid):
-            return self.resume(self.create(instance_uuid, action, factory,
-                                           factory_kwargs))
+            detail, flow = self._create(instance_uuid, action, factory,
+                                        factory_kwargs)
+            return self.resume(detail, flow=flow)
 
-    def _load(self, flow, detail, fence):
+    def _load(self, flow, detail, fence, events):
         """A TaskFlow engine running ``flow`` with its state in ``detail``,
-        saved through ``fence``."""
+        saved through ``fence`` with its action ``events``."""
         return taskflow.engines.load(
             flow, store={'instance_uuid': detail.meta['instance_uuid']},
-            flow_detail=detail, backend=self.backend.fenced(fence),
+            flow_detail=detail,
+            backend=self.backend.fenced(fence, events, detail),
             engine='parallel', executor=self.executor)
 
     def flow_details(self):
@@ -221,7 +162,7 @@ class Engine:
             self.owner, self.services.host)
         return ownership.Fence(detail.uuid, self.owner, token, taken_over)
 
-    def resume(self, detail, on_claim=None):
+    def resume(self, detail, on_claim=None, flow=None):
         """Claim a recorded flow and drive it to its end: from its start
         when new, forward where it was running, backward where it was
         reverting (or where a revert failed). A flow whose saved tasks
@@ -229,21 +170,24 @@ class Engine:
         Returns its final state (as run() does); raises ClaimLost when
         another owner took it over meanwhile. The caller holds the right
         to claim it (the instance's owner lock, or the job's claim);
-        ``on_claim(fence)`` is told the claim before anything runs."""
+        ``on_claim(fence)`` is told the claim before anything runs.
+        ``flow``: the flow the detail was just recorded from (by run()),
+        which need not be made again."""
         fence = self.claim(detail)
         if on_claim is not None:
             on_claim(fence)
         self._repair_injector(detail, fence)
         self._repair_revert_failures(detail, fence)
-        try:
-            flow = taskflow.engines.flow_from_detail(detail)
-        except (ImportError, ValueError, TypeError) as error:
-            # Factory gone, no factory saved, or its arguments changed.
-            LOG.warning('Cannot rebuild flow %s: %s', detail.name, error)
-            return self._revert_changed(detail, fence, [], [])
-        changes = _changes(detail, flow)
-        if changes is not None:
-            return self._revert_changed(detail, fence, *changes)
+        if flow is None:
+            try:
+                flow = taskflow.engines.flow_from_detail(detail)
+            except (ImportError, ValueError, TypeError) as error:
+                # Factory gone, no factory saved, or its arguments changed.
+                LOG.warning('Cannot rebuild flow %s: %s', detail.name, error)
+                return self._revert_changed(detail, fence, [], [])
+            changes = _changes(detail, flow)
+            if changes is not None:
+                return self._revert_changed(detail, fence, *changes)
         resumed = detail.state not in (None, states.PENDING)
         if resumed:
             LOG.info('Resuming %s (%s) of instance %s from state %s',
@@ -286,9 +230,9 @@ class Engine:
         # flow is closed.
         book = self._logbook(instance_uuid)
         book.add(replacement)
-        old = book.find(detail.uuid)
-        old.state = states.REVERTED
-        old.meta['replaced_by'] = replacement.uuid
+        detail.state = states.REVERTED
+        detail.meta['replaced_by'] = replacement.uuid
+        book.add(detail)
         self.backend.get_connection().save_logbook(book)
         return self._run(flow, replacement, self.claim(replacement))
 
@@ -339,14 +283,12 @@ class Engine:
     def _run(self, flow, detail, fence):
         services = self.services.fenced(fence)
         action_id = detail.meta['action_id']
-        engine = self._load(flow, detail, fence)
+        events = action_events.ActionEvents(action_id, self.owner)
+        events.restarting(services.db, detail)
+        engine = self._load(flow, detail, fence, events)
         engine.storage.inject({'services': services}, transient=True)
         message = None
-        events = ActionEventListener(engine, services.db, action_id,
-                                     self.owner)
-        events.restarting(detail)
-        listeners = [events]
-        listeners += [factory(engine) for factory in self.listener_factories]
+        listeners = [factory(engine) for factory in self.listener_factories]
         with self._running_lock:
             if self._suspending:
                 engine.suspend()

@@ -32,6 +32,13 @@ from spawnflow import exception
 from spawnflow.persistence import models
 
 
+#: A flow's fencing token, its row locked (built once: a statement built
+#: for every write would be compiled, or looked up, for every write).
+_TOKEN = (sa.select(models.FlowOwner.token)
+          .where(models.FlowOwner.flow_uuid == sa.bindparam('flow_uuid'))
+          .with_for_update())
+
+
 class Fence:
     """An owner's claim on one flow, as the database holds it."""
 
@@ -67,10 +74,7 @@ class Fence:
         row is locked (FOR UPDATE; SQLite's BEGIN IMMEDIATE holds the
         whole database), so a takeover waits for the write to commit."""
         if not self._lost.is_set():
-            token = connection.scalar(
-                sa.select(models.FlowOwner.token)
-                .where(models.FlowOwner.flow_uuid == self.flow_uuid)
-                .with_for_update())
+            token = connection.scalar(_TOKEN, {'flow_uuid': self.flow_uuid})
             if token == self.token:
                 return
             self.lose()

@@ -5,30 +5,42 @@ every Table) for each state save, which defeats SQLAlchemy's statement
 cache; the tables never change, so one connection serves the whole process.
 
 Its saves also read before they write: an atom save selects the row and
-merges into it, and a flow save (each flow state change) reads every atom
-of the flow and rewrites them all. TaskFlow's storage always saves whole,
-current details (clones of what it holds) and saves each atom change with
-an atom save, so here an atom save is one UPDATE, and a flow save updates
-the flow row and inserts only the atoms it has not saved yet. Each save is
-still one transaction, committed before the engine goes on.
+merges into it, a flow save (each flow state change) reads every atom of
+the flow and rewrites them all, and a logbook save reads the whole book.
+TaskFlow's storage always saves whole, current details (clones of what it
+holds) and saves each atom change with an atom save, so here an atom save
+is one UPDATE, a flow save updates the flow row and inserts only the
+atoms not known to be saved, and a logbook save writes each row by its
+uuid (an UPDATE, or an INSERT where there was none).
 
 A save that changes nothing but an atom's progress (TaskFlow saves the
 0.0 a task reports as it starts, the 1.0 after its result, and whatever
 it reports between) is not written: the progress goes to the database
 with the atom's next state or result, and meanwhile to the listeners,
-which are all that read it. What resuming needs (each atom's state, its
-intention, its result) is saved as before, with the atom's RUNNING state
-written, fence-checked, before its task runs. So a task costs two
-commits where TaskFlow makes four.
+which are all that read it.
+
+A flow runs on a ``FencedBackend``, whose saves are written when work
+begins: an atom's save that starts its task or its revert (RUNNING,
+REVERTING) is written at once, fence-checked, before the task runs, and
+in the same transaction every save of the flow that waited for it (the
+result of the task before, the flow's own RUNNING state). A save that
+ends a run of the engine (the flow's SUCCESS, REVERTED, FAILURE or
+SUSPENDED) is written at once too, and so is the end of a task while
+another of the flow is at work (a parallel part, whose next save may be
+long in coming). So a task costs one commit, not TaskFlow's four, and
+each result is in the database before the next task of its flow starts;
+a crash loses at most the results of tasks no later task has started
+after, which resuming runs again (every task is idempotent), as it runs
+again a task that was RUNNING. The flow's action events are written in
+the same transactions (persistence.action_events).
 
 Database errors are translated and the transient ones retried as in
 spawnflow's own repository (persistence.errors), and the failures saved
 with atoms (exception text, traceback) are masked of secrets first.
 
-A flow runs on a ``FencedBackend``: each of its saves first checks, in
-the same transaction, that its owner still holds the flow (the owner's
-fencing token, spawnflow.ownership.Fence), so the saves of an owner whose
-flow was taken over never land.
+Each of a flow's transactions first checks that its owner still holds
+the flow (the owner's fencing token, spawnflow.ownership.Fence), so the
+saves of an owner whose flow was taken over never land.
 
 Finding unfinished flows reads only them: one query on the flow details'
 state, then those details and their atoms, however much history is kept.
@@ -52,8 +64,20 @@ from spawnflow import secrets
 #: An atom's meta keys that only its progress sets.
 PROGRESS_KEYS = ('progress', 'progress_details')
 #: Atoms whose last save a connection remembers, to know a save that
-#: changes only the progress (a forgotten atom's next save is written).
+#: changes only the progress (a forgotten atom's next save is written),
+#: and which atoms a flow save need not look for.
 REMEMBERED_ATOMS = 4096
+#: Flow states other than SUCCESS and REVERTED, named (not "not in"), so
+#: that the index on flowdetails.state finds them (migration 0007).
+UNFINISHED = (states.PENDING, states.RUNNING, states.FAILURE,
+              states.SUSPENDING, states.SUSPENDED, states.RESUMING)
+#: Atom states that begin work with effects outside (a task's execute or
+#: revert): a flow's save of one is written, fence-checked, at once.
+BEGINS_WORK = (states.RUNNING, states.REVERTING)
+#: Flow states that end a run of its engine: no save of the flow may
+#: follow to carry them, so they are written at once.
+ENDS_RUN = (states.SUCCESS, states.REVERTED, states.FAILURE,
+            states.SUSPENDED)
 
 
 class SQLBackend(impl_sqlalchemy.SQLAlchemyBackend):
@@ -65,9 +89,12 @@ class SQLBackend(impl_sqlalchemy.SQLAlchemyBackend):
         self.retry = retry_policy or retry.Policy(0, 0, 0)
         self._connection = None
 
-    def fenced(self, fence):
-        """This backend for one flow's engine: its saves check ``fence``."""
-        return FencedBackend(self, fence)
+    def fenced(self, fence, events=None, detail=None):
+        """This backend for one flow's engine (FencedBackend): its saves
+        check ``fence``, wait for the flow's next beginning of work, and
+        carry the action ``events`` they make; ``detail`` is the flow's
+        saved detail, when it had run before."""
+        return FencedBackend(self, fence, events, detail)
 
     def get_connection(self):
         if self._connection is None:
@@ -79,14 +106,20 @@ class SQLBackend(impl_sqlalchemy.SQLAlchemyBackend):
 
 class Connection(impl_sqlalchemy.Connection):
     """Saves that write without reading first, through statements built
-    once (bound parameters, so SQLAlchemy does not coerce values anew)."""
+    once (bound parameters, so SQLAlchemy does not coerce values anew).
+    Called as TaskFlow calls a connection, each save is written at once;
+    a FencedBackend writes a flow's saves together (write())."""
 
     def __init__(self, backend, upgrade_lock):
         super().__init__(backend, upgrade_lock)
         self._update_atom = _update_by_uuid(self._tables.atomdetails)
         self._update_flow = _update_by_uuid(self._tables.flowdetails)
-        self._saved_atoms = collections.OrderedDict()
-        self._saved_lock = threading.Lock()
+        self._update_book = _update_by_uuid(self._tables.logbooks)
+        self._insert_atom = self._tables.atomdetails.insert()
+        self._insert_flow = self._tables.flowdetails.insert()
+        self._insert_book = self._tables.logbooks.insert()
+        #: Atom uuid -> its last save without progress (as text).
+        self._saved_atoms = _Remembered(REMEMBERED_ATOMS)
 
     def _guarded(self, what, function, *args, **kwargs):
         return errors.guarded(self._backend.retry, self._engine.url, what,
@@ -111,7 +144,7 @@ class Connection(impl_sqlalchemy.Connection):
         for detail in book:
             for atom_detail in detail:
                 _mask_failures(atom_detail)
-        return self._guarded('save_logbook', super().save_logbook, book)
+        return self._guarded('save_logbook', self._write_book, book)
 
     def get_flow_details(self, fd_uuid, lazy=False):
         return self._guarded('get_flow_details', super().get_flow_details,
@@ -123,7 +156,7 @@ class Connection(impl_sqlalchemy.Connection):
         flowdetails = self._tables.flowdetails
         query = sa.select(flowdetails.c.uuid).where(sa.or_(
             flowdetails.c.state.is_(None),
-            flowdetails.c.state.not_in([states.SUCCESS, states.REVERTED])))
+            flowdetails.c.state.in_(UNFINISHED)))
         if logbook_uuid is not None:
             query = query.where(flowdetails.c.parent_uuid == logbook_uuid)
 
@@ -154,95 +187,238 @@ class Connection(impl_sqlalchemy.Connection):
         return self._guarded('flow_detail_metas', read)
 
     def update_atom_details(self, atom_detail, fence=None):
-        _mask_failures(atom_detail)
-        values = atom_detail.to_dict()
-        without_progress = _without_progress(values)
-        with self._saved_lock:
-            if self._saved_atoms.get(atom_detail.uuid) == without_progress:
-                return atom_detail  # only the progress changed
-        self._guarded('update_atom_details', self._write_atom, atom_detail,
-                      fence)
-        with self._saved_lock:
-            self._saved_atoms[atom_detail.uuid] = without_progress
-            self._saved_atoms.move_to_end(atom_detail.uuid)
-            if len(self._saved_atoms) > REMEMBERED_ATOMS:
-                self._saved_atoms.popitem(last=False)
-        return atom_detail
-
-    def _write_atom(self, atom_detail, fence):
-        with self._engine.begin() as conn:
-            if fence is not None:
-                fence.check(conn)
-            result = conn.execute(self._update_atom,
-                                  _by_uuid(atom_detail.to_dict()))
-        if result.rowcount == 0:
-            raise tf_exceptions.NotFound(
-                "No atom details found with uuid '%s'" % atom_detail.uuid)
+        if self.progress_only(atom_detail):
+            return atom_detail
+        self.write([atom_detail], fence)
         return atom_detail
 
     def update_flow_details(self, flow_detail, fence=None):
-        for atom_detail in flow_detail:
-            _mask_failures(atom_detail)
-        return self._guarded('update_flow_details',
-                             self._write_flow, flow_detail, fence)
+        self.write([flow_detail], fence)
+        return flow_detail
 
-    def _write_flow(self, flow_detail, fence):
-        atomdetails = self._tables.atomdetails
+    def progress_only(self, atom_detail):
+        """Whether ``atom_detail`` differs from its last save in its
+        progress alone (masking its failures first, as it is saved)."""
+        _mask_failures(atom_detail)
+        return (self._saved_atoms.get(atom_detail.uuid)
+                == _without_progress(atom_detail.to_dict()))
+
+    def write(self, details, fence=None, also=None):
+        """Save flow and atom details, in this order, in one transaction
+        that first checks ``fence`` and ends with ``also(conn)``."""
+        for detail in details:
+            if isinstance(detail, models.FlowDetail):
+                for atom_detail in detail:
+                    _mask_failures(atom_detail)
+            else:
+                _mask_failures(detail)
+        inserted = self._guarded('write', self._write, details, fence,
+                                 also)
+        self._remember(inserted, details)
+
+    def _remember(self, inserted, saved):
+        """After a commit: atoms ``inserted`` are known to have rows
+        (their next save is written), and ``saved`` ones their save."""
+        for uuid in inserted:
+            self._saved_atoms.put(uuid, None)
+        for detail in saved:
+            if isinstance(detail, models.AtomDetail):
+                self._saved_atoms.put(
+                    detail.uuid, _without_progress(detail.to_dict()))
+
+    def _write(self, details, fence, also):
+        inserted = []
         with self._engine.begin() as conn:
             if fence is not None:
                 fence.check(conn)
-            result = conn.execute(self._update_flow,
-                                  _by_uuid(flow_detail.to_dict()))
-            if result.rowcount == 0:
-                raise tf_exceptions.NotFound(
-                    "No flow details found with uuid '%s'"
-                    % flow_detail.uuid)
+            for detail in details:
+                if isinstance(detail, models.FlowDetail):
+                    if conn.execute(self._update_flow,
+                                    _by_uuid(detail.to_dict())
+                                    ).rowcount == 0:
+                        raise tf_exceptions.NotFound(
+                            "No flow details found with uuid '%s'"
+                            % detail.uuid)
+                    inserted += self._save_atoms(conn, detail, update=False)
+                else:
+                    self._write_atom(conn, detail)
+            if also is not None:
+                also(conn)
+        return inserted
+
+    def _write_atom(self, conn, atom_detail):
+        result = conn.execute(self._update_atom,
+                              _by_uuid(atom_detail.to_dict()))
+        if result.rowcount == 0:
+            raise tf_exceptions.NotFound(
+                "No atom details found with uuid '%s'" % atom_detail.uuid)
+
+    def _save_atoms(self, conn, flow_detail, update, new_flow=False):
+        """Insert the atoms of a flow detail its rows lack, and with
+        ``update`` write the others; the flow's atom rows are read only
+        when some atom is not known to have one. Returns the inserted."""
+        if new_flow:
+            saved = set()
+        elif all(atom_detail.uuid in self._saved_atoms
+                 for atom_detail in flow_detail):
+            saved = None  # every one has its row
+        else:
+            atomdetails = self._tables.atomdetails
             saved = set(conn.scalars(
                 sa.select(atomdetails.c.uuid)
                 .where(atomdetails.c.parent_uuid == flow_detail.uuid)))
-            for atom_detail in flow_detail:
-                if atom_detail.uuid not in saved:
-                    conn.execute(atomdetails.insert().values(
-                        dict(atom_detail.to_dict(),
+        rows = []
+        for atom_detail in flow_detail:
+            if saved is None or atom_detail.uuid in saved:
+                if update:
+                    self._write_atom(conn, atom_detail)
+                continue
+            rows.append(dict(atom_detail.to_dict(),
                              parent_uuid=flow_detail.uuid,
-                             atom_type=models.atom_detail_type(atom_detail))))
-        return flow_detail
+                             atom_type=models.atom_detail_type(atom_detail)))
+        if rows:
+            conn.execute(self._insert_atom, rows)  # one statement
+        return [row['uuid'] for row in rows]
+
+    def _write_book(self, book):
+        with self._engine.begin() as conn:
+            if conn.execute(self._update_book,
+                            _by_uuid(book.to_dict())).rowcount == 0:
+                conn.execute(self._insert_book, book.to_dict())
+            inserted = []
+            for flow_detail in book:
+                new_flow = conn.execute(
+                    self._update_flow,
+                    _by_uuid(flow_detail.to_dict())).rowcount == 0
+                if new_flow:
+                    conn.execute(self._insert_flow, dict(
+                        flow_detail.to_dict(), parent_uuid=book.uuid))
+                inserted += self._save_atoms(conn, flow_detail, update=True,
+                                             new_flow=new_flow)
+        self._remember(inserted, [atom_detail for flow_detail in book
+                                  for atom_detail in flow_detail])
+        return book
 
 
 class FencedBackend:
-    """The shared backend as one flow's engine sees it: every save checks
-    the flow's fence first, in the save's own transaction."""
+    """The shared backend as one flow's engine sees it: its saves check
+    the flow's fence, and wait for the flow's next beginning of work or
+    end of run (module doc); with ``events`` (ActionEvents), the action
+    events they make are written with them."""
 
-    def __init__(self, backend, fence):
+    def __init__(self, backend, fence, events=None, detail=None):
         self._backend = backend
         self._fence = fence
+        self._events = events
+        #: Saves of the flow not written yet, by uuid, oldest first, and
+        #: the event changes they made.
+        self._waiting = collections.OrderedDict()
+        self._waiting_events = []
+        #: The flow's atoms at work (their last save began work), from
+        #: its saved ``detail`` on.
+        self._at_work = {atom.uuid for atom in (detail or ())
+                         if atom.state in BEGINS_WORK}
+        # Reentrant: a write that finds the claim lost tells the fence,
+        # which suspends the engine, which saves (SUSPENDING) meanwhile.
+        self._lock = threading.RLock()
+        self._writing = False
 
     def get_connection(self):
-        return FencedConnection(self._backend.get_connection(), self._fence)
+        return FencedConnection(self, self._backend.get_connection())
 
     def close(self):
         pass  # the shared backend outlives its flows
 
+    def save_atom(self, connection, atom_detail):
+        """Write at once a save that begins work, and one that ends it
+        while another atom is at work (in a parallel part of the flow,
+        whose next save may be long in coming); the others wait."""
+        with self._lock:
+            if atom_detail.state in BEGINS_WORK:
+                self._at_work.add(atom_detail.uuid)
+                now = True
+            else:
+                self._at_work.discard(atom_detail.uuid)
+                now = bool(self._at_work)
+            if self._events is not None:
+                self._waiting_events += self._events.changes(atom_detail)
+            self._save(connection, atom_detail, now)
+
+    def save_flow(self, connection, flow_detail):
+        with self._lock:
+            self._save(connection, flow_detail,
+                       flow_detail.state in ENDS_RUN)
+
+    def _save(self, connection, detail, now):
+        self._waiting.pop(detail.uuid, None)
+        self._waiting[detail.uuid] = detail
+        if not now or self._writing:
+            return  # (a save made while a write runs waits for the next)
+        # Flows first: an atom's row may be inserted by its flow's save.
+        details = sorted(self._waiting.values(),
+                         key=lambda d: not isinstance(d, models.FlowDetail))
+        events = list(self._waiting_events)
+
+        def write_events(conn):
+            for change in events:
+                change.write(conn)
+        self._writing = True
+        try:
+            connection.write(details, self._fence, also=write_events)
+        finally:
+            self._writing = False
+        for written in details:
+            if self._waiting.get(written.uuid) is written:
+                del self._waiting[written.uuid]
+        del self._waiting_events[:len(events)]
+
 
 class FencedConnection:
-    def __init__(self, connection, fence):
+    def __init__(self, backend, connection):
+        self._backend = backend
         self._connection = connection
-        self._fence = fence
 
     def __getattr__(self, name):
         return getattr(self._connection, name)
 
     def update_atom_details(self, atom_detail):
-        return self._connection.update_atom_details(atom_detail, self._fence)
+        if not self._connection.progress_only(atom_detail):
+            self._backend.save_atom(self._connection, atom_detail)
+        return atom_detail
 
     def update_flow_details(self, flow_detail):
-        return self._connection.update_flow_details(flow_detail, self._fence)
+        self._backend.save_flow(self._connection, flow_detail)
+        return flow_detail
 
     def save_logbook(self, book):
         raise NotImplementedError('a flow saves its details, not logbooks')
 
     def close(self):
         pass
+
+
+class _Remembered:
+    """A bounded map (least recently put forgotten first), thread-safe."""
+
+    def __init__(self, size):
+        self._size = size
+        self._items = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def __contains__(self, key):
+        with self._lock:
+            return key in self._items
+
+    def get(self, key):
+        with self._lock:
+            return self._items.get(key)
+
+    def put(self, key, value):
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            if len(self._items) > self._size:
+                self._items.popitem(last=False)
 
 
 def _mask_failures(atom_detail):

@@ -204,7 +204,11 @@ def test_an_owner_that_lost_its_claim_lands_nothing(
     """The slow conductor stops renewing (as if paused) while its engine
     is held between two tasks; the other takes the job over after expiry
     and finishes the build. Released, the first owner's engine runs no
-    further task and saves nothing: its next save meets the new token."""
+    further task and saves nothing: its next save meets the new token.
+    That save was to carry the result of the task it was held after,
+    which waits for the next task's start (one commit per task), so the
+    new owner runs that task again, and the first owner's run of it
+    stays open."""
     reached, release = threading.Event(), threading.Event()
     with conductors(board_config, 'paused', metrics=True) as (paused,):
         paused.client.engine.listener_factories.append(
@@ -228,7 +232,13 @@ def test_an_owner_that_lost_its_claim_lands_nothing(
         names = [e for e, o in before if o == 'paused']
         assert 'define-domain' not in names
         assert 'build-guest-config' in names
-        assert [e for e, o in before if o == 'taker'][0] == 'define-domain'
+        assert [e for e, o in before if o == 'taker'][0] == (
+            'build-guest-config')
+        (action,) = [a for a in client.actions(server['uuid'])
+                     if a['action'] == 'create']
+        assert [e['finish_time'] for e in action['events']
+                if (e['event'], e['host']) == ('build-guest-config',
+                                               'paused')] == [None]
         assert _count(taker_metrics, 'spawnflow_jobs_taken_over_total') == 1
         assert _count(taker_metrics, 'spawnflow_flows_resumed_total',
                       '{action="create"}') == 1

@@ -15,7 +15,10 @@ from taskflow.persistence.backends import impl_sqlalchemy
 from taskflow.persistence import models
 from taskflow import task
 
+from spawnflow import exception
+from spawnflow import ownership
 from spawnflow.persistence import api as db_api
+from spawnflow.persistence import migration
 from spawnflow.persistence import taskflow_backend
 
 
@@ -137,3 +140,96 @@ def test_a_task_costs_two_atom_writes_whatever_progress_it_reports(url):
     state, _note, atoms = _saved(backend, book.uuid)
     assert state == 'SUCCESS'
     assert atoms['a'][:3] == atoms['b'][:3] == ('SUCCESS', 'EXECUTE', 'done')
+
+
+class ReadsTheDatabase(task.Task):
+    """Records, as it runs, what a fresh connection reads of the flow's
+    other atoms: what a process resuming after a crash here would find."""
+
+    def __init__(self, name, backend, flow_uuid, seen):
+        super().__init__(name)
+        self._backend, self._flow_uuid, self._seen = (backend, flow_uuid,
+                                                      seen)
+
+    def execute(self):
+        atoms = self._backend.get_connection()._tables.atomdetails
+        with self._backend.engine.connect() as conn:  # reads, commits none
+            rows = conn.execute(sa.select(
+                atoms.c.name, atoms.c.state, atoms.c.results).where(
+                    atoms.c.parent_uuid == self._flow_uuid))
+            self._seen[self.name] = {name: (state, results)
+                                     for name, state, results in rows
+                                     if not name.startswith('_')}
+        return self.name.upper()
+
+
+def _fenced_flow(url, names, seen):
+    """A flow detail saved, its owner row claimed, and a flow of
+    ReadsTheDatabase tasks, on spawnflow's schema."""
+    engine = db_api.create_engine(url)
+    backend = taskflow_backend.SQLBackend(engine)
+    migration.sync(engine, backend)
+    book = models.LogBook('book')
+    detail = models.FlowDetail('f', uuid=book.uuid)
+    book.add(detail)
+    backend.get_connection().save_logbook(book)
+    db = db_api.Database(engine)
+    db.flow_owner_create(detail.uuid, book.uuid, 'create', 'h')
+    token, _taken = db.flow_claim(detail.uuid, book.uuid, 'create', 'me',
+                                  'h')
+    fence = ownership.Fence(detail.uuid, 'me', token)
+    flow = linear_flow.Flow('f').add(*(
+        ReadsTheDatabase(name, backend, detail.uuid, seen)
+        for name in names))
+    return backend, book, detail, fence, flow
+
+
+def test_a_flow_saves_once_per_task_each_result_before_the_next_task(url):
+    """On a fenced backend (how spawnflow runs flows) a task's result
+    waits for the next task's RUNNING save: one commit per task, plus
+    the flow's last; and each task finds the results of those before
+    it in the database, the one running saved RUNNING."""
+    seen = {}
+    backend, book, detail, fence, flow = _fenced_flow(
+        url, ['a', 'b', 'c'], seen)
+    commits = []
+
+    def committed(conn):
+        commits.append(conn)
+    sa.event.listen(backend.engine, 'commit', committed)
+    taskflow.engines.run(flow, flow_detail=detail, book=book,
+                         backend=backend.fenced(fence), engine='serial')
+    sa.event.remove(backend.engine, 'commit', committed)
+    assert len(commits) == 3 + 1
+    assert seen['a'] == {'a': ('RUNNING', None), 'b': ('PENDING', None),
+                         'c': ('PENDING', None)}
+    assert seen['c'] == {'a': ('SUCCESS', 'A'), 'b': ('SUCCESS', 'B'),
+                         'c': ('RUNNING', None)}
+    state, _note, atoms = _saved(backend, book.uuid)
+    assert state == 'SUCCESS'
+    assert {name: atom[:3] for name, atom in atoms.items()
+            if not name.startswith('_')} == {
+        name: ('SUCCESS', 'EXECUTE', name.upper()) for name in 'abc'}
+
+
+def test_a_lost_claim_lands_none_of_the_saves_waiting(url):
+    """A takeover while task b runs: b's result and the flow's end,
+    which waited for a later save, are refused with it, and the flow
+    stays as the new owner found it."""
+    seen = {}
+    backend, book, detail, fence, flow = _fenced_flow(url, ['a', 'b'], seen)
+    db = db_api.Database(backend.engine)
+
+    class TakenOver(task.Task):
+        def execute(self):
+            db.flow_claim(detail.uuid, book.uuid, 'create', 'other', 'h')
+    flow.add(TakenOver('taken-over'), ReadsTheDatabase(
+        'never', backend, detail.uuid, seen))
+    with pytest.raises(exception.ClaimLost):
+        taskflow.engines.run(flow, flow_detail=detail, book=book,
+                             backend=backend.fenced(fence), engine='serial')
+    assert 'never' not in seen
+    state, _note, atoms = _saved(backend, book.uuid)
+    assert state == 'RUNNING'
+    assert atoms['b'][:3] == ('SUCCESS', 'EXECUTE', 'B')
+    assert atoms['taken-over'][0] == 'RUNNING'  # its end never landed
