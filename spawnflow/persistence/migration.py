@@ -1,4 +1,5 @@
-"""``spawnflow db sync``: spawnflow's Alembic chain, then TaskFlow's tables;
+"""``spawnflow db sync``: TaskFlow's tables, then spawnflow's Alembic chain
+(which indexes TaskFlow's tables too);
 ``spawnflow db version``: the revision a database is at.
 
 The chain's configuration is alembic.ini beside this module, which
@@ -26,11 +27,12 @@ def _config(connection=None):
 
 
 def sync(engine, taskflow_backend):
-    """Bring both schemas to their newest revision (idempotent)."""
-    with engine.begin() as connection:
-        command.upgrade(_config(connection), 'head')
+    """Bring both schemas to their newest revision (idempotent):
+    TaskFlow's first, as spawnflow's chain indexes its tables."""
     with contextlib.closing(taskflow_backend.get_connection()) as conn:
         conn.upgrade()
+    with engine.begin() as connection:
+        command.upgrade(_config(connection), 'head')
 
 
 def current_revision(engine):

@@ -9,12 +9,16 @@ import sys
 
 from alembic import autogenerate
 from alembic import migration as alembic_migration
+import pytest
 import sqlalchemy as sa
 
 from spawnflow import api
 from spawnflow import conf as spawnflow_conf
+from spawnflow.persistence import api as db_api
 from spawnflow.persistence import migration
 from spawnflow.persistence import models
+from spawnflow.persistence import taskflow_backend
+from tests import conftest
 
 SPAWNFLOW_TABLES = {'instances', 'block_device_mappings', 'instance_faults',
                     'instance_actions', 'instance_actions_events',
@@ -134,3 +138,36 @@ def test_db_version_and_alembic_own_command(tmp_path, config_file):
     assert version() == {'Revision': head, 'Head': head, 'Up To Date': True}
     current = _run(*alembic, 'current')
     assert current.stdout == '%s (head)\n' % head, current.stderr
+
+
+@pytest.mark.parametrize('kind', ['sqlite', 'postgresql', 'mariadb'])
+def test_sync_indexes_the_taskflow_lookups(request, tmp_path, kind):
+    """Flow details by logbook and by state, atoms by flow: indexed, and
+    finding the unfinished flows uses the state's index (SQLite's plan),
+    so neither reads every build ever recorded."""
+    with conftest.fresh_database(request, kind, tmp_path,
+                                 'indexes') as url:
+        engine = db_api.create_engine(url)
+        try:
+            migration.sync(engine, taskflow_backend.SQLBackend(engine))
+            inspector = sa.inspect(engine)
+            indexed = {(table, tuple(index['column_names']))
+                       for table in ('flowdetails', 'atomdetails')
+                       for index in inspector.get_indexes(table)}
+            assert {('flowdetails', ('parent_uuid',)),
+                    ('flowdetails', ('state',)),
+                    ('atomdetails', ('parent_uuid',))} <= indexed
+            if kind == 'sqlite':
+                connection = taskflow_backend.SQLBackend(
+                    engine).get_connection()
+                flowdetails = connection._tables.flowdetails
+                query = sa.select(flowdetails.c.uuid).where(sa.or_(
+                    flowdetails.c.state.is_(None),
+                    flowdetails.c.state.in_(taskflow_backend.UNFINISHED)))
+                with engine.connect() as conn:
+                    plan = ' '.join(str(row[-1]) for row in conn.execute(
+                        sa.text('EXPLAIN QUERY PLAN ' + str(query.compile(
+                            compile_kwargs={'literal_binds': True})))))
+                assert 'spawnflow_flowdetails_state_idx' in plan, plan
+        finally:
+            engine.dispose()

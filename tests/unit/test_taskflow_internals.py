@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from taskflow.persistence.backends import impl_sqlalchemy
 from taskflow.persistence.backends.sqlalchemy import tables
 from taskflow.persistence import models
+from taskflow import states
 
 from spawnflow.persistence import taskflow_backend
 
@@ -98,3 +99,12 @@ def test_saves_round_trip(tmp_path):
         assert [d.uuid for d in connection.get_logbook('b1')] == ['f1']
     finally:
         engine.dispose()
+
+
+def test_unfinished_names_every_flow_state_but_the_finished_ones():
+    """Finding unfinished flows names their states (for the index): a
+    state a TaskFlow release adds must be named too."""
+    flow_states = {state for pair in states._ALLOWED_FLOW_TRANSITIONS
+                   for state in pair}
+    assert set(taskflow_backend.UNFINISHED) == flow_states - {
+        states.SUCCESS, states.REVERTED}
