@@ -36,11 +36,14 @@ def create_engine(url, busy_timeout=30, idle_transaction_timeout=10,
     """Create the engine every spawnflow component in a process shares.
 
     SQLite files run in WAL mode, with ``sqlite_synchronous`` (see
-    [database] sqlite_synchronous), and every transaction starts with BEGIN
-    IMMEDIATE: it waits (up to the busy timeout) for the write lock up
-    front. A deferred transaction that reads and then writes would instead
-    fail at once with "database is locked" when another thread or process
-    wrote in between, which the parallel engine's threads make likely.
+    [database] sqlite_synchronous), and every transaction that may write
+    starts with BEGIN IMMEDIATE: it waits (up to the busy timeout) for the
+    write lock up front. A deferred transaction that reads and then writes
+    would instead fail at once with "database is locked" when another
+    thread or process wrote in between, which the parallel engine's threads
+    make likely. Transactions that only read (on a connection whose
+    execution options set READING) begin deferred: in WAL mode they wait
+    for no writer, nor a writer for them.
 
     PostgreSQL and MariaDB end a session left idle in a transaction for
     ``idle_transaction_timeout`` seconds, so that a stopped process does
@@ -66,8 +69,11 @@ def create_engine(url, busy_timeout=30, idle_transaction_timeout=10,
                 % (idle_transaction_timeout * 1000)
                 + (' -c default_transaction_read_only=on' if read_only
                    else ''))
-        engine = sa.create_engine(url, pool_pre_ping=True,
-                                  connect_args=connect_args)
+        # No pre-ping (a round trip before every transaction): a pooled
+        # connection the server dropped (a restart, an idle timeout) fails
+        # its transaction as a lost connection, on which SQLAlchemy empties
+        # the pool, and every transaction is retried (db_max_retries).
+        engine = sa.create_engine(url, connect_args=connect_args)
         if backend == 'mysql':
             @sa.event.listens_for(engine, 'connect')
             def _set_session(dbapi_conn, _record):
@@ -99,9 +105,14 @@ def create_engine(url, busy_timeout=30, idle_transaction_timeout=10,
 
     @sa.event.listens_for(engine, 'begin')
     def _begin_immediate(conn):
-        conn.exec_driver_sql('BEGIN IMMEDIATE')
+        conn.exec_driver_sql('BEGIN' if conn.get_execution_options().get(
+            READING) else 'BEGIN IMMEDIATE')
 
     return engine
+
+
+#: The execution option of transactions that only read.
+READING = 'spawnflow_reading'
 
 
 def _sqlite_read_only_engine(sa_url, busy_timeout):
@@ -159,6 +170,9 @@ class Database:
         self.engine = engine
         self.retry = retry_policy or retry.Policy(0, 0, 0)
         self._sessionmaker = orm.sessionmaker(engine, expire_on_commit=False)
+        self._reader = orm.sessionmaker(
+            engine.execution_options(**{READING: True}),
+            expire_on_commit=False)
         self._fence = None
 
     @classmethod
@@ -189,6 +203,14 @@ class Database:
         with self._sessionmaker.begin() as session:
             if self._fence is not None:
                 self._fence.check(session.connection())
+            yield session
+
+    @contextlib.contextmanager
+    def _reading(self):
+        """A transaction that only reads: it takes no write lock (SQLite
+        begins it deferred) and checks no fence (what a lost owner reads
+        changes nothing; its next write is refused)."""
+        with self._reader.begin() as session:
             yield session
 
     # Instances ----------------------------------------------------------
@@ -233,7 +255,7 @@ class Database:
     def user_data_get(self, uuid):
         """(user_data, network_config) of the instance, each bytes or
         None."""
-        with self._transaction() as session:
+        with self._reading() as session:
             row = session.get(models.InstanceUserData, uuid)
             if row is None:
                 return None, None
@@ -241,7 +263,7 @@ class Database:
 
     @_guarded
     def instance_get(self, uuid, read_deleted=False):
-        with self._transaction() as session:
+        with self._reading() as session:
             query = sa.select(models.Instance).filter_by(uuid=uuid)
             if not read_deleted:
                 query = query.filter_by(deleted=False)
@@ -255,7 +277,7 @@ class Database:
         """{uuid: instance} of those of ``uuids`` recorded, deleted ones
         included (one query per IN_CHUNK uuids)."""
         found = {}
-        with self._transaction() as session:
+        with self._reading() as session:
             for chunk in _chunks(sorted(set(uuids))):
                 for row in session.scalars(sa.select(models.Instance).where(
                         models.Instance.uuid.in_(chunk))):
@@ -271,7 +293,7 @@ class Database:
 
     @_guarded
     def instance_list(self, read_deleted=False, vm_state=None):
-        with self._transaction() as session:
+        with self._reading() as session:
             query = sa.select(models.Instance).order_by(models.Instance.id)
             if not read_deleted:
                 query = query.filter_by(deleted=False)
@@ -410,7 +432,7 @@ class Database:
             .where(bdm.source_type == 'image', bdm.uuid.is_not(None)),
         ).subquery()
         live = sa.func.sum(sa.case((pairs.c.deleted, 0), else_=1))
-        with self._transaction() as session:
+        with self._reading() as session:
             rows = session.execute(sa.select(pairs.c.image_id, live)
                                    .group_by(pairs.c.image_id))
             return {image_id: int(users) for image_id, users in rows}
@@ -419,7 +441,7 @@ class Database:
 
     @_guarded
     def bdm_list(self, instance_uuid):
-        with self._transaction() as session:
+        with self._reading() as session:
             query = (sa.select(models.BlockDeviceMapping)
                      .filter_by(instance_uuid=instance_uuid)
                      .order_by(models.BlockDeviceMapping.bdm_index))
@@ -432,7 +454,7 @@ class Database:
         attachment_id)."""
         field = getattr(models.BlockDeviceMapping, column)
         recorded = set()
-        with self._transaction() as session:
+        with self._reading() as session:
             for chunk in _chunks(sorted(set(values))):
                 recorded.update(session.scalars(
                     sa.select(field).where(field.in_(chunk)).distinct()))
@@ -443,7 +465,7 @@ class Database:
         """The block device mapping of a live instance that records
         ``volume_id``, or None (one query)."""
         bdm = models.BlockDeviceMapping
-        with self._transaction() as session:
+        with self._reading() as session:
             row = session.scalars(
                 sa.select(bdm)
                 .join(models.Instance,
@@ -455,7 +477,7 @@ class Database:
 
     @_guarded
     def bdm_get(self, instance_uuid, bdm_index):
-        with self._transaction() as session:
+        with self._reading() as session:
             return _as_dict(session.scalars(
                 sa.select(models.BlockDeviceMapping)
                 .filter_by(instance_uuid=instance_uuid, bdm_index=bdm_index)
@@ -474,7 +496,7 @@ class Database:
     @_guarded
     def deployment_tag(self):
         """The tag ``db sync`` chose for this database."""
-        with self._transaction() as session:
+        with self._reading() as session:
             return session.scalars(sa.select(models.Deployment.tag)).one()
 
     # Faults, actions and events -----------------------------------------
@@ -493,7 +515,7 @@ class Database:
 
     @_guarded
     def fault_get_latest(self, instance_uuid):
-        with self._transaction() as session:
+        with self._reading() as session:
             row = session.scalars(
                 sa.select(models.InstanceFault)
                 .filter_by(instance_uuid=instance_uuid)
@@ -529,7 +551,7 @@ class Database:
     @_guarded
     def action_list(self, instance_uuid):
         """Actions of an instance, each with its ``events`` in order."""
-        with self._transaction() as session:
+        with self._reading() as session:
             actions = session.scalars(
                 sa.select(models.InstanceAction)
                 .filter_by(instance_uuid=instance_uuid)
@@ -610,13 +632,13 @@ class Database:
 
     @_guarded
     def flow_owner_get(self, flow_uuid):
-        with self._transaction() as session:
+        with self._reading() as session:
             row = session.get(models.FlowOwner, flow_uuid)
             return _as_dict(row) if row else None
 
     @_guarded
     def flow_owner_list(self, instance_uuid=None):
-        with self._transaction() as session:
+        with self._reading() as session:
             query = sa.select(models.FlowOwner).order_by(
                 models.FlowOwner.claimed_at)
             if instance_uuid is not None:
@@ -628,7 +650,7 @@ class Database:
         """Of these job postings, those whose flow an owner has begun."""
         if not postings:
             return set()
-        with self._transaction() as session:
+        with self._reading() as session:
             return set(session.scalars(
                 sa.select(models.FlowOwner.posting)
                 .where(models.FlowOwner.posting.in_(list(postings)),

@@ -113,3 +113,40 @@ def test_recording_an_instance_again_finds_it(tmp_path):
         action = client.db.action_start('u-1', 'create', 'req-1')
         assert client.db.action_start('u-1', 'create', 'req-1') == action
         assert len(client.actions('u-1')) == 1
+
+
+def test_a_pooled_connection_the_server_dropped_is_retried(tmp_path,
+                                                           server_url):
+    """The server ends every session of spawnflow's (as a restart or an
+    idle timeout would): the next read and write fail on their pooled
+    connections, and their retries succeed on new ones (no pre-ping)."""
+    with _client(tmp_path, server_url) as client:
+        client.db_sync()
+        client.list()  # leaves a pooled connection
+        engine = client.db.engine
+        # From outside spawnflow's pool, as the server's administrator.
+        admin = sa.create_engine(engine.url, poolclass=sa.pool.NullPool)
+        try:
+            with admin.connect() as conn:
+                if engine.dialect.name == 'postgresql':
+                    conn.execute(sa.text(
+                        'SELECT pg_terminate_backend(pid) FROM '
+                        'pg_stat_activity WHERE datname = current_database() '
+                        'AND pid != pg_backend_pid()'))
+                else:
+                    for (pid,) in conn.execute(sa.text(
+                            'SELECT id FROM information_schema.processlist '
+                            'WHERE db = DATABASE() AND id != '
+                            'CONNECTION_ID()')).all():
+                        conn.execute(sa.text('KILL %d' % pid))
+        finally:
+            admin.dispose()
+        dropped = []
+        sa.event.listen(engine, 'handle_error', dropped.append)
+        assert client.list() == []
+        server = client.build('after-drop', vcpus=1, ram=64, disk=1,
+                              block_devices=['source=blank,'
+                                             'destination=volume,size=1,'
+                                             'boot-index=0'])
+        assert server['vm_state'] == 'active', server['fault']
+        assert dropped, 'no pooled connection was found dropped'
