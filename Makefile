@@ -61,16 +61,14 @@ tiny-guest:
 test: venv openstack-services libvirt-qemu tiny-guest
 	SPAWNFLOW_OPENSTACK_VENVS=$(abspath $(OPENSTACK_VENVS)) $(BIN)/python -m pytest tests
 
-bench: venv
-	$(BIN)/python bench/persistence.py
-	$(BIN)/python bench/resume.py
-	$(BIN)/python bench/history.py
-	$(BIN)/python bench/builds.py
+# bench/run.py: every speed and scale case in one run, interleaved round
+# by round, one table; then the conductors', the dashboard's and the real
+# guest's benchmarks, each in its own script.
+bench: venv openstack-services tiny-guest
+	SPAWNFLOW_OPENSTACK_VENVS=$(abspath $(OPENSTACK_VENVS)) $(BIN)/python bench/run.py
 	$(BIN)/python bench/conductors.py
 	$(BIN)/python bench/dashboard.py
-	$(BIN)/python bench/startup.py
-	tools/libvirt-qemu/setup.sh && tools/tiny-guest/build.sh $(TINY_GUEST_DIR) && \
-	    $(BIN)/python bench/boot.py
+	tools/libvirt-qemu/setup.sh && $(BIN)/python bench/boot.py
 
 sample-config: venv
 	$(BIN)/oslo-config-generator --config-file etc/oslo-config-generator/spawnflow.conf

@@ -1,11 +1,11 @@
-"""What reads cost as history grows (issue 12).
+"""What reads cost as history grows.
 
-For each history size N (--history), in a fresh state directory with the
-embedded defaults (a SQLite file, libvirt test:///default, the local image
-and volume stores), records N finished builds whose servers were deleted
-(a year of builds is mostly deleted servers), 10 live ACTIVE ones and one
-unfinished build, as bench/resume.py records them (without running them).
-Then times, with SQL statements counted, round by round:
+For each history size N (10, and SPAWNFLOW_BENCH_HISTORY, by default
+10,000), in its own state directory with the embedded defaults (a SQLite
+file, libvirt test:///default, the local image and volume stores),
+records N finished builds whose servers were deleted (a year of builds
+is mostly deleted servers), 10 live ACTIVE ones and one unfinished build,
+as bench/resume.py records them (without running them). Then times:
 
 - resume: Engine.unfinished, what `spawnflow resume` reads;
 - server list: the live instances;
@@ -13,18 +13,15 @@ Then times, with SQL statements counted, round by round:
 - image-cache list: Client.image_cache_list;
 - one build: a server booted from a blank volume (its delete untimed).
 
-Each should cost what live work costs, not what history does: the table
-gives the median seconds and statements per N, and the ratio of seconds
-(largest N against the smallest).
+Each should cost what live work costs, not what history does: each case
+at N is compared with itself at 10 (goal: within 2x), and notes the SQL
+statements one call makes.
 
-    .venv/bin/python bench/history.py [--history 10 10000] [--rounds 3]
+    .venv/bin/python bench/history.py [--rounds 5]
 """
 
-import argparse
-import pathlib
-import shutil
-import statistics
-import tempfile
+import os
+import sys
 import time
 import uuid as uuidlib
 
@@ -39,6 +36,7 @@ from spawnflow.flows import changed
 from spawnflow import objects
 
 import resume  # bench/resume.py (this script's directory is on sys.path)
+import runner  # bench/runner.py
 
 LIVE = 10
 BLANK_VOLUME = ('source=blank,destination=volume,size=1,boot-index=0,'
@@ -105,74 +103,57 @@ def _cases(client):
     ]
 
 
-def _measure(client, rounds):
-    """{case: (median seconds, statements of each round)}."""
+def _statements(client, read, teardown):
+    """The SQL statements one call of ``read`` makes."""
     engines = {id(e): e for e in (client.db.engine,
                                   client.engine.backend.engine)}
-    seconds, statements = {}, {}
-    for _round in range(rounds):
+    counters = [resume._Counter(e) for e in engines.values()]
+    found = read()
+    for counter in counters:
+        counter.close()
+    if teardown is not None:
+        teardown(found)
+    return sum(counter.count for counter in counters)
+
+
+def _timed(read, teardown):
+    def run():
+        started = time.perf_counter()
+        found = read()
+        seconds = time.perf_counter() - started
+        if teardown is not None:
+            teardown(found)
+        return seconds
+    return run
+
+
+def cases(setup):
+    sizes = (10, int(os.environ.get('SPAWNFLOW_BENCH_HISTORY', 10000)))
+    made = {}
+    for history in sizes:
+        top = setup.directory('history-%d' % history)
+        config = top / 'spawnflow.conf'
+        config.write_text('[DEFAULT]\nstate_path = %s\n' % top)
+        client = setup.stack.enter_context(
+            api.Client(conf=spawnflow_conf.load([str(config)])))
+        client.db_sync()
+        started = time.perf_counter()
+        _record_history(client, history)
+        print('history: recorded %d deleted + %d live + 1 unfinished builds '
+              'in %.1f s' % (history, LIVE, time.perf_counter() - started),
+              file=sys.stderr)
         for name, read, teardown in _cases(client):
-            counters = [resume._Counter(e) for e in engines.values()]
-            started = time.perf_counter()
-            found = read()
-            seconds.setdefault(name, []).append(time.perf_counter() - started)
-            for counter in counters:
-                counter.close()
-            statements.setdefault(name, []).append(
-                sum(counter.count for counter in counters))
-            if teardown is not None:
-                teardown(found)
-    return {name: (statistics.median(seconds[name]), statements[name])
-            for name in seconds}
-
-
-def _run(history, rounds):
-    """Record ``history`` in a fresh state directory and measure it;
-    returns (seconds recording took, _measure's result)."""
-    workdir = pathlib.Path(tempfile.mkdtemp(prefix='spawnflow-bench-'))
-    try:
-        config = workdir / 'spawnflow.conf'
-        config.write_text('[DEFAULT]\nstate_path = %s\n' % workdir)
-        with api.Client(conf=spawnflow_conf.load([str(config)])) as client:
-            client.db_sync()
-            started = time.perf_counter()
-            _record_history(client, history)
-            recorded = time.perf_counter() - started
-            return recorded, _measure(client, rounds)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-
-
-def _statements(counts):
-    """One count, or the range when rounds differ."""
-    low, high = min(counts), max(counts)
-    return str(low) if low == high else '%d-%d' % (low, high)
-
-
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--history', type=int, nargs='+',
-                        default=[10, 10000])
-    parser.add_argument('--rounds', type=int, default=3)
-    args = parser.parse_args()
-    results = {}
-    for history in args.history:
-        recorded, results[history] = _run(history, args.rounds)
-        print('recorded %d deleted + %d live + 1 unfinished builds in '
-              '%.1f s' % (history, LIVE, recorded))
-    smallest, largest = min(args.history), max(args.history)
-    header = '%-17s' % 'case'
-    for history in args.history:
-        header += ' %10s %10s' % ('N=%d s' % history, 'statements')
-    print(header + ' %7s' % 'ratio')
-    for name in results[smallest]:
-        line = '%-17s' % name
-        for history in args.history:
-            seconds, counts = results[history][name]
-            line += ' %10.4f %10s' % (seconds, _statements(counts))
-        print(line + ' %7.1f' % (results[largest][name][0]
-                                 / results[smallest][name][0]))
+            made.setdefault(name, []).append(runner.Case(
+                'with N finished builds recorded', '%s, N=%d' % (
+                    name, history),
+                _timed(read, teardown), 's',
+                baseline=None if history == sizes[0] else '%s, N=%d' % (
+                    name, sizes[0]),
+                goal=None if history == sizes[0] else ('<=', 2.0),
+                note='%d SQL statements' % _statements(client, read,
+                                                       teardown)))
+    return [case for group in made.values() for case in group]
 
 
 if __name__ == '__main__':
-    main()
+    runner.main(cases, description=__doc__.splitlines()[0])

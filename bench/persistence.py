@@ -1,26 +1,46 @@
 """How much durable persistence costs a flow, against the in-memory backend.
 
-Runs the same 5-task linear flow (no-op tasks, serial engine) with TaskFlow's
-memory backend (the baseline), TaskFlow's stock SQLAlchemy backend on a
-SQLite file, and spawnflow's backend on a SQLite file in WAL mode, in one
-process, and prints runs per second and the ratio to the baseline.
+Runs per second of two flows, each with TaskFlow's memory backend (the
+baseline), TaskFlow's stock SQLAlchemy backend, and spawnflow's backend as
+spawnflow runs flows (a FencedBackend: fence-checked saves, one commit
+per task, the action events with them), on a SQLite file (WAL) and on
+PostgreSQL:
 
-    .venv/bin/python bench/persistence.py [--seconds 3]
+- a 5-task linear flow of no-op tasks (serial engine);
+- the full build flow (libvirt's test driver, the local image and volume
+  stores, a blank volume to boot from), through spawnflow's Engine, whose
+  backend is swapped for the memory and stock cases (which then record
+  no action events: spawnflow's backend writes those too).
+
+    .venv/bin/python bench/persistence.py [--rounds 5]
 """
 
-import argparse
 import contextlib
-import tempfile
 import time
+import uuid as uuidlib
 
 import taskflow.engines
+from taskflow import exceptions as tf_exceptions
 from taskflow.patterns import linear_flow
 from taskflow.persistence.backends import impl_memory
 from taskflow.persistence.backends import impl_sqlalchemy
+from taskflow.persistence import models
+from taskflow import states
 from taskflow import task
 
+from spawnflow import ownership
 from spawnflow.persistence import api as db_api
+from spawnflow.persistence import migration
 from spawnflow.persistence import taskflow_backend
+
+import builds  # bench/builds.py
+import runner  # bench/runner.py
+
+NOOP = '5-task no-op flow (serial engine), runs per second'
+BUILD = 'full build flow (test driver, local stores), builds per second'
+#: How long one sample of the no-op flow runs, and builds per sample.
+NOOP_SECONDS = 0.5
+BUILDS = 4
 
 
 class Noop(task.Task):
@@ -33,41 +53,121 @@ def _flow():
         *(Noop('noop-%d' % i) for i in range(5)))
 
 
-def _rate(backend, seconds):
-    with contextlib.closing(backend.get_connection()) as conn:
-        conn.upgrade()
+def _rate(run, seconds=NOOP_SECONDS):
     runs = 0
-    deadline = time.perf_counter() + seconds
     started = time.perf_counter()
-    while time.perf_counter() < deadline:
-        taskflow.engines.run(_flow(), backend=backend, engine='serial')
+    while time.perf_counter() - started < seconds:
+        run()
         runs += 1
     return runs / (time.perf_counter() - started)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--seconds', type=float, default=3.0)
-    args = parser.parse_args()
-    workdir = tempfile.mkdtemp(prefix='spawnflow-bench-')
-    cases = [
-        ('memory (baseline)', impl_memory.MemoryBackend()),
-        ('taskflow stock, SQLite file', impl_sqlalchemy.SQLAlchemyBackend(
-            {'connection': 'sqlite:///%s/stock.sqlite' % workdir})),
-        ('spawnflow, SQLite file (WAL)', taskflow_backend.SQLBackend(
-            db_api.create_engine('sqlite:///%s/spawnflow.sqlite'
-                                 % workdir))),
-        ('spawnflow, SQLite (WAL, FULL)', taskflow_backend.SQLBackend(
-            db_api.create_engine('sqlite:///%s/full.sqlite' % workdir,
-                                 sqlite_synchronous='FULL'))),
-    ]
-    baseline = None
-    print('%-32s %10s %10s' % ('backend', 'runs/s', 'vs memory'))
-    for name, backend in cases:
-        rate = _rate(backend, args.seconds)
-        baseline = baseline or rate
-        print('%-32s %10.1f %9.2fx' % (name, rate, rate / baseline))
+def _taskflow_runs(backend):
+    with contextlib.closing(backend.get_connection()) as conn:
+        conn.upgrade()
+    return lambda: _rate(lambda: taskflow.engines.run(
+        _flow(), backend=backend, engine='serial'))
+
+
+def _spawnflow_runs(url):
+    """Runs as spawnflow's Engine makes them: the flow detail saved with
+    its logbook, then run on a FencedBackend (one owner row and its
+    fence serve every run: the check costs the same)."""
+    engine = db_api.create_engine(url)
+    backend = taskflow_backend.SQLBackend(engine)
+    migration.sync(engine, backend)
+    db = db_api.Database(engine)
+    flow_uuid = str(uuidlib.uuid4())
+    db.flow_owner_create(flow_uuid, flow_uuid, 'bench', 'bench')
+    token, _taken_over = db.flow_claim(flow_uuid, flow_uuid, 'bench',
+                                       'bench', 'bench')
+    fence = ownership.Fence(flow_uuid, 'bench', token)
+
+    def run():
+        book = models.LogBook('bench')
+        detail = models.FlowDetail('bench', uuid=str(uuidlib.uuid4()))
+        book.add(detail)
+        backend.get_connection().save_logbook(book)
+        taskflow.engines.run(_flow(), flow_detail=detail, book=book,
+                             backend=backend.fenced(fence), engine='serial')
+    return lambda: _rate(run)
+
+
+class _AsEngineBackend:
+    """A TaskFlow backend in the place of spawnflow's in its Engine: no
+    fence, no action events (for comparison only)."""
+
+    def __init__(self, backend):
+        self._backend = backend
+
+    def fenced(self, fence, events=None, detail=None):
+        return self._backend
+
+    def get_connection(self):
+        return _AsEngineConnection(self._backend.get_connection())
+
+
+class _AsEngineConnection:
+    def __init__(self, connection):
+        self._connection = connection
+
+    def __getattr__(self, name):
+        return getattr(self._connection, name)
+
+    def unfinished_flow_details(self, logbook_uuid):
+        """What a delete asks: the instance's flows not finished."""
+        try:
+            book = self._connection.get_logbook(logbook_uuid)
+        except tf_exceptions.NotFound:
+            return []
+        return [detail for detail in book
+                if detail.state not in (states.SUCCESS, states.REVERTED)]
+
+
+def _build_rate(client):
+    return lambda: builds.rate(client, BUILDS, 1)
+
+
+def cases(setup):
+    urls = {'SQLite file': lambda purpose: 'sqlite:///%s' % (
+        setup.workdir / ('%s.sqlite' % purpose)),
+        'PostgreSQL': setup.postgresql_url}
+    noop = [runner.Case(NOOP, 'memory', _taskflow_runs(
+        impl_memory.MemoryBackend()), 'runs/s')]
+    build = []
+    for database, url_for in urls.items():
+        stock_url = url_for('noop_stock')
+        noop += [
+            runner.Case(NOOP, 'taskflow stock SQL, %s' % database,
+                        _taskflow_runs(impl_sqlalchemy.SQLAlchemyBackend(
+                            {'connection': stock_url})), 'runs/s',
+                        baseline='memory'),
+            runner.Case(NOOP, 'spawnflow, %s' % database,
+                        _spawnflow_runs(url_for('noop_spawnflow')), 'runs/s',
+                        baseline='memory', **(
+                            {'goal': ('>=', 0.85)} if database == 'SQLite file'
+                            else {'goal': ('>=', 10), 'goal_against':
+                                  'taskflow stock SQL, PostgreSQL'}))]
+        clients = {}
+        for kind in ('memory', 'taskflow stock SQL', 'spawnflow'):
+            url = url_for('build_%s' % kind.split()[0])
+            client = clients[kind] = setup.stack.enter_context(
+                contextlib.closing(builds.client(
+                    setup.directory('build-%s-%s' % (
+                        kind.split()[0], database.split()[0])), url)))
+            if kind == 'memory':
+                client.engine.backend = _AsEngineBackend(
+                    impl_memory.MemoryBackend())
+            elif kind == 'taskflow stock SQL':
+                client.engine.backend = _AsEngineBackend(
+                    impl_sqlalchemy.SQLAlchemyBackend({'connection': url}))
+        base = 'memory, %s' % database
+        build += [runner.Case(BUILD, '%s, %s' % (kind, database),
+                              _build_rate(client), 'builds/s',
+                              baseline=None if kind == 'memory' else base)
+                  for kind, client in clients.items()]
+    return noop + build
 
 
 if __name__ == '__main__':
-    main()
+    runner.main(cases, description=__doc__.splitlines()[0])

@@ -2,22 +2,24 @@
 ``spawnflow --help``, ``spawnflow server list`` (the embedded default,
 10 servers recorded) and ``spawnflow image list`` (which loads the
 drivers and the engine, as a build does), against ``python -c pass``,
-each a fresh process, interleaved round by round.
+each a fresh process.
 
-    .venv/bin/python bench/startup.py [--rounds 10]
+    .venv/bin/python bench/startup.py [--rounds 5]
 """
 
-import argparse
 import os
-import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
 from spawnflow import api
 
+import runner  # bench/runner.py
+
+GROUP = 'CLI wall time, a fresh process (embedded default, 10 servers)'
 SPAWNFLOW = os.path.join(os.path.dirname(sys.executable), 'spawnflow')
+#: Each sample: the median of this many runs.
+RUNS = 3
 
 
 def _seed(config):
@@ -29,37 +31,37 @@ def _seed(config):
                                         'size=1,boot-index=0'])
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--rounds', type=int, default=10)
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix='spawnflow-bench-') as top:
-        config = os.path.join(top, 'spawnflow.conf')
-        with open(config, 'w') as conf:
-            conf.write('[DEFAULT]\nstate_path = %s\n' % os.path.join(
-                top, 'state'))
-        _seed(config)
-        cases = {
-            'python -c pass': [sys.executable, '-c', 'pass'],
-            'spawnflow --help': [SPAWNFLOW, '--help'],
-            'spawnflow server list': [SPAWNFLOW, '--config-file', config,
-                                      'server', 'list'],
-            'spawnflow image list': [SPAWNFLOW, '--config-file', config,
-                                     'image', 'list'],
-        }
-        times = {name: [] for name in cases}
-        for _ in range(args.rounds):
-            for name, argv in cases.items():
-                started = time.perf_counter()
-                subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
-                times[name].append(time.perf_counter() - started)
-    baseline = statistics.median(times['python -c pass'])
-    print('%-24s %10s %10s' % ('command (median of %d)' % args.rounds,
-                               'wall s', 'x pass'))
-    for name, samples in times.items():
-        median = statistics.median(samples)
-        print('%-24s %10.3f %10.1f' % (name, median, median / baseline))
+def _wall(argv):
+    def run():
+        times = []
+        for _ in range(RUNS):
+            started = time.perf_counter()
+            subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
+            times.append(time.perf_counter() - started)
+        return sorted(times)[RUNS // 2]
+    return run
+
+
+def cases(setup):
+    top = setup.directory('startup')
+    config = str(top / 'spawnflow.conf')
+    with open(config, 'w') as conf:
+        conf.write('[DEFAULT]\nstate_path = %s\n' % (top / 'state'))
+    _seed(config)
+    base = 'python -c pass'
+    listing = ['--config-file', config]
+    return [
+        runner.Case(GROUP, base, _wall([sys.executable, '-c', 'pass']), 's'),
+        runner.Case(GROUP, 'spawnflow --help', _wall([SPAWNFLOW, '--help']),
+                    's', baseline=base, goal=('<=', 0.5), absolute=True),
+        runner.Case(GROUP, 'spawnflow server list',
+                    _wall([SPAWNFLOW] + listing + ['server', 'list']), 's',
+                    baseline=base, goal=('<=', 0.5), absolute=True),
+        runner.Case(GROUP, 'spawnflow image list',
+                    _wall([SPAWNFLOW] + listing + ['image', 'list']), 's',
+                    baseline=base),
+    ]
 
 
 if __name__ == '__main__':
-    main()
+    runner.main(cases, description=__doc__.splitlines()[0])
