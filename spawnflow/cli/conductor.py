@@ -3,11 +3,9 @@
 import logging
 import signal
 
-from cliff import command
-from cliff import lister
-
 from spawnflow import exception
 from spawnflow import lazy
+from spawnflow.cli import base
 
 conductor = lazy.module('spawnflow.conductor')
 dashboard = lazy.module('spawnflow.dashboard')
@@ -15,7 +13,7 @@ dashboard = lazy.module('spawnflow.dashboard')
 LOG = logging.getLogger(__name__)
 
 
-class RunConductor(command.Command):
+class RunConductor(base.Command):
     """Claim build and delete jobs from the job board and run them.
 
     It runs until SIGTERM or Ctrl-C: then the running tasks finish, the
@@ -52,7 +50,7 @@ class RunConductor(command.Command):
                 server.shutdown()
 
 
-class ListJob(lister.Lister):
+class ListJob(base.Lister):
     """List the job board's jobs.
 
     Each with its instance, action, state, owner and when the owner's

@@ -2,15 +2,14 @@
 
 import argparse
 
-from cliff import command
-
+from spawnflow.cli import base
 from spawnflow.cli import lookup
 
 #: More lines than the log's read end (console.MAX_BYTES) could hold.
 MAX_LINES = 10 ** 6
 
 
-class ShowConsoleLog(command.Command):
+class ShowConsoleLog(base.Command):
     """Show the guest's console log, without escape sequences.
 
     The log is the guest's serial port as virtlogd keeps it; terminal

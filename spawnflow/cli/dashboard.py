@@ -4,9 +4,8 @@ import argparse
 import signal
 import threading
 
-from cliff import command
-
 from spawnflow import lazy
+from spawnflow.cli import base
 
 dashboard = lazy.module('spawnflow.dashboard')
 
@@ -19,7 +18,7 @@ def _port(value):
     return port
 
 
-class RunDashboard(command.Command):
+class RunDashboard(base.Command):
     """Serve a read-only web page of the builds until Ctrl-C or SIGTERM.
 
     It shows the builds, and each build's diagram and tasks, following

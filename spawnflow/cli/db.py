@@ -1,15 +1,13 @@
 """``spawnflow db sync|version``."""
 
-from cliff import command
-from cliff import show
-
+from spawnflow.cli import base
 from spawnflow import lazy
 
 errors = lazy.module('spawnflow.persistence.errors')
 migration = lazy.module('spawnflow.persistence.migration')
 
 
-class SyncDatabase(command.Command):
+class SyncDatabase(base.Command):
     """Create or upgrade the database schema (spawnflow's and TaskFlow's)."""
 
     def take_action(self, parsed_args):
@@ -19,7 +17,7 @@ class SyncDatabase(command.Command):
                               % migration.current_revision(client.db.engine))
 
 
-class ShowDatabaseVersion(show.ShowOne):
+class ShowDatabaseVersion(base.ShowOne):
     """Show the database's schema revision and the newest this code has.
 
     It also says whether db sync has work to do. Reads only: a database

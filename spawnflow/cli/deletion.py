@@ -3,9 +3,8 @@ be, each failure reported on a line of its own, then how many failed."""
 
 import logging
 
-from cliff import command
-
 from spawnflow import exception
+from spawnflow.cli import base
 
 LOG = logging.getLogger(__name__)
 
@@ -29,7 +28,7 @@ def delete_each(kind, refs, delete):
                                        % (failed, len(refs), kind))
 
 
-class DeleteCommand(command.Command):
+class DeleteCommand(base.Command):
     """A ``KIND delete REF [REF ...]`` command: subclasses name the
     ``kind`` and delete one resource, given by name or ID, in
     ``delete_one``."""

@@ -4,9 +4,8 @@ stands (spawnflow.inspection), as a table or a Graphviz diagram."""
 import os
 
 from cliff import columns
-from cliff import command
-from cliff import lister
 
+from spawnflow.cli import base
 from spawnflow.cli import lookup
 from spawnflow import exception
 from spawnflow import fileutils
@@ -43,7 +42,7 @@ def atom_row(atom):
             atom.revert_result or '')
 
 
-class ShowFlow(lister.Lister):
+class ShowFlow(base.Lister):
     """Show every task of a server's build or delete flow.
 
     For each task: its state, when it ran, how long, how often, what it
@@ -73,7 +72,7 @@ class ShowFlow(lister.Lister):
                          for atom in view.atoms]
 
 
-class GraphFlow(command.Command):
+class GraphFlow(base.Command):
     """Draw a flow as a Graphviz diagram (DOT, SVG or PNG).
 
     Either a stored server's flow, each task coloured by its state with its

@@ -1,8 +1,6 @@
 """``spawnflow image create|list|show|delete``."""
 
-from cliff import lister
-from cliff import show
-
+from spawnflow.cli import base
 from spawnflow.cli import deletion
 from spawnflow.cli import lookup
 from spawnflow import lazy
@@ -17,7 +15,7 @@ def _fields(image):
     return _COLUMNS, tuple(image.get(column) for column in _COLUMNS)
 
 
-class CreateImage(show.ShowOne):
+class CreateImage(base.ShowOne):
     """Add an image file to the local image store."""
 
     def get_parser(self, prog_name):
@@ -34,7 +32,7 @@ class CreateImage(show.ShowOne):
             parsed_args.name, parsed_args.file, parsed_args.disk_format))
 
 
-class ListImage(lister.Lister):
+class ListImage(base.Lister):
     """List images."""
 
     def take_action(self, parsed_args):
@@ -43,7 +41,7 @@ class ListImage(lister.Lister):
                           i['size']) for i in self.app.client.image_list()]
 
 
-class ShowImage(show.ShowOne):
+class ShowImage(base.ShowOne):
     """Show an image."""
 
     def get_parser(self, prog_name):

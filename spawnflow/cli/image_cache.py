@@ -2,7 +2,7 @@
 
 import datetime
 
-from cliff import lister
+from spawnflow.cli import base
 
 
 def _time(timestamp):
@@ -10,7 +10,7 @@ def _time(timestamp):
         timestamp, datetime.timezone.utc).isoformat(timespec='seconds')
 
 
-class ListImageCache(lister.Lister):
+class ListImageCache(base.Lister):
     """List cached base images and how many live instances use each."""
 
     def take_action(self, parsed_args):
@@ -21,7 +21,7 @@ class ListImageCache(lister.Lister):
                          for e in entries]
 
 
-class CleanImageCache(lister.Lister):
+class CleanImageCache(base.Lister):
     """Remove old cached base images that no live instance uses.
 
     Old: not used for remove_unused_original_minimum_age_seconds. The

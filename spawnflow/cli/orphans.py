@@ -1,6 +1,6 @@
 """``spawnflow orphans list|reap``."""
 
-from cliff import lister
+from spawnflow.cli import base
 
 COLUMNS = ('Kind', 'ID', 'Instance', 'Detail')
 
@@ -9,7 +9,7 @@ def _rows(orphans):
     return [(o.kind, o.id, o.instance_uuid, o.detail) for o in orphans]
 
 
-class ListOrphans(lister.Lister):
+class ListOrphans(base.Lister):
     """List resources tagged as spawnflow's that no instance accounts for.
 
     They are domains, volumes, attachments, instance files and partial
@@ -20,7 +20,7 @@ class ListOrphans(lister.Lister):
         return COLUMNS, _rows(self.app.client.orphans())
 
 
-class ReapOrphans(lister.Lister):
+class ReapOrphans(base.Lister):
     """Remove the orphans that orphans list shows, and list what went.
 
     With --dry-run, list what would be removed and remove nothing.

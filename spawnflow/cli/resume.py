@@ -1,13 +1,13 @@
 """``spawnflow resume``: finish what a crash interrupted."""
 
-from cliff import lister
 from taskflow import states
 
+from spawnflow.cli import base
 from spawnflow import exception
 from spawnflow import instance_states
 
 
-class Resume(lister.Lister):
+class Resume(base.Lister):
     """Resume every unfinished build or delete to its end.
 
     A flow goes forward where it was running and backward where it was

@@ -3,9 +3,7 @@ list|show``."""
 
 import contextlib
 
-from cliff import lister
-from cliff import show
-
+from spawnflow.cli import base
 from spawnflow.cli import deletion
 from spawnflow.cli import format
 from spawnflow.cli import lookup
@@ -25,7 +23,7 @@ def _add_wait_options(parser, what):
                             '(needs [jobboard] backend)' % what)
 
 
-class CreateServer(show.ShowOne):
+class CreateServer(base.ShowOne):
     """Build an instance and wait until it is ACTIVE (or ERROR).
 
     Images, volumes and snapshots are given by name or ID. On a terminal,
@@ -116,7 +114,7 @@ def _read_small_file(path, what):
     return data
 
 
-class ListServer(lister.Lister):
+class ListServer(base.Lister):
     """List instances."""
 
     def take_action(self, parsed_args):
@@ -130,7 +128,7 @@ class ListServer(lister.Lister):
         return columns, rows
 
 
-class ShowServer(show.ShowOne):
+class ShowServer(base.ShowOne):
     """Show an instance, its block devices and its latest fault."""
 
     def get_parser(self, prog_name):
@@ -181,7 +179,7 @@ def _action(db, server, request_id):
                              % (uuid, request_id))
 
 
-class ListServerEvent(lister.Lister):
+class ListServerEvent(base.Lister):
     """List the actions of an instance (create, delete), oldest first."""
 
     def get_parser(self, prog_name):
@@ -198,7 +196,7 @@ class ListServerEvent(lister.Lister):
                          for a in db.action_list(uuid)]
 
 
-class ShowServerEvent(show.ShowOne):
+class ShowServerEvent(base.ShowOne):
     """Show an action of an instance with its events, one per task run.
 
     Each event has its result (Success, Error or Reverted) and the owner

@@ -1,9 +1,7 @@
 """``spawnflow volume create|list|show|delete`` and ``volume snapshot
 create|list|show|delete``."""
 
-from cliff import lister
-from cliff import show
-
+from spawnflow.cli import base
 from spawnflow.cli import deletion
 from spawnflow.cli import lookup
 
@@ -24,7 +22,7 @@ def _snapshot_fields(snapshot):
                                     for c in _SNAPSHOT_COLUMNS)
 
 
-class CreateVolume(show.ShowOne):
+class CreateVolume(base.ShowOne):
     """Create a volume, blank or from an image or a snapshot.
 
     It is the user's: no server owns it, and orphans reap never takes it.
@@ -54,7 +52,7 @@ class CreateVolume(show.ShowOne):
             snapshot=snapshot))
 
 
-class ListVolume(lister.Lister):
+class ListVolume(base.Lister):
     """List volumes of the configured volume driver."""
 
     def take_action(self, parsed_args):
@@ -65,7 +63,7 @@ class ListVolume(lister.Lister):
         return columns, rows
 
 
-class ShowVolume(show.ShowOne):
+class ShowVolume(base.ShowOne):
     """Show a volume."""
 
     def get_parser(self, prog_name):
@@ -93,7 +91,7 @@ class DeleteVolume(deletion.DeleteCommand):
         client.volume_delete(lookup.volume(client, ref)['id'])
 
 
-class CreateVolumeSnapshot(show.ShowOne):
+class CreateVolumeSnapshot(base.ShowOne):
     """Snapshot a volume, as a source of snapshot->volume block devices."""
 
     def get_parser(self, prog_name):
@@ -110,7 +108,7 @@ class CreateVolumeSnapshot(show.ShowOne):
             volume['id'], parsed_args.name))
 
 
-class ListVolumeSnapshot(lister.Lister):
+class ListVolumeSnapshot(base.Lister):
     """List volume snapshots."""
 
     def take_action(self, parsed_args):
@@ -120,7 +118,7 @@ class ListVolumeSnapshot(lister.Lister):
             for s in self.app.client.services.volume.snapshot_list()]
 
 
-class ShowVolumeSnapshot(show.ShowOne):
+class ShowVolumeSnapshot(base.ShowOne):
     """Show a volume snapshot."""
 
     def get_parser(self, prog_name):

@@ -30,6 +30,17 @@ def register_opts(conf):
         module.register_opts(conf)
 
 
+#: The groups whose clients read keystoneauth1's options.
+CLIENT_GROUPS = {'cinder': cinder, 'glance': glance,
+                 'service_user': service_user}
+
+
+def register_client_opts(conf, group):
+    """keystoneauth1's options of ``group`` (cinder, glance or
+    service_user), for a client of its service about to be made."""
+    CLIENT_GROUPS[group].register_client_opts(conf)
+
+
 def load(config_files=None, args=None):
     """Return a ConfigOpts with every spawnflow option, parsed.
 

@@ -46,8 +46,14 @@ SERVICE_TYPE = 'block-storage'
 
 
 def register_opts(conf):
+    """This group's own options (keystoneauth1's: register_client_opts)."""
     conf.register_group(_group())
     conf.register_opts(cinder_opts, group='cinder')
+
+
+def register_client_opts(conf):
+    """keystoneauth1's options of this group, which a client of the
+    service reads (registered by drivers.keystone when it makes one)."""
     keystone.register_opts(conf, 'cinder', SERVICE_TYPE)
 
 

@@ -1,6 +1,12 @@
-"""keystoneauth1's auth, session and adapter options for a service group."""
+"""keystoneauth1's auth, session and adapter options for a service group.
 
-from keystoneauth1 import loading as ks_loading
+They are registered when a client of the service is made, not with the
+rest of the configuration: keystoneauth1 (and requests, which it loads)
+would cost every command about 0.1 s, and most commands make no client.
+So keystoneauth1 is imported by these functions, not with this module
+(even a lazy module imports its package, keystoneauth1's own 30 ms).
+"""
+
 from oslo_config import cfg
 
 #: Seconds a request to a service may wait for the connection and then
@@ -15,7 +21,8 @@ DEFAULT_INTERFACES = ['internal', 'public']
 def register_opts(conf, group, service_type=None):
     """Register auth and session options, and, when ``service_type`` is
     given, adapter options (endpoint, interfaces, region, versions,
-    retries) defaulting to it."""
+    retries) defaulting to it (again: a no-op)."""
+    from keystoneauth1 import loading as ks_loading
     ks_loading.register_session_conf_options(conf, group)
     ks_loading.register_auth_conf_options(conf, group)
     if service_type:
@@ -28,6 +35,7 @@ def register_opts(conf, group, service_type=None):
 
 def list_opts(service_type=None):
     """The same options for the sample config (password auth shown)."""
+    from keystoneauth1 import loading as ks_loading
     session = ks_loading.get_session_conf_options()
     opts = (session + ks_loading.get_auth_common_conf_options()
             + ks_loading.get_auth_plugin_conf_options('password'))

@@ -25,8 +25,14 @@ service_user_opts = [
 
 
 def register_opts(conf):
+    """This group's own options (keystoneauth1's: register_client_opts)."""
     conf.register_group(_group())
     conf.register_opts(service_user_opts, group='service_user')
+
+
+def register_client_opts(conf):
+    """keystoneauth1's options of this group, which a client of the
+    service reads (registered by drivers.keystone when it makes one)."""
     keystone.register_opts(conf, 'service_user')
 
 

@@ -8,6 +8,7 @@ from keystoneauth1 import loading as ks_loading
 from keystoneauth1.loading import adapter as ks_adapter
 from keystoneauth1 import service_token
 
+from spawnflow import conf as spawnflow_conf
 from spawnflow.drivers import errors
 from spawnflow import exception
 
@@ -18,8 +19,10 @@ _URL = re.compile(r'connection to ([^\s?]+?)(?:\?\S*)?: ')
 
 def session(conf, group):
     """A Session with ``group``'s auth, plus the service token if enabled."""
+    spawnflow_conf.register_client_opts(conf, group)
     auth = ks_loading.load_auth_from_conf_options(conf, group)
     if conf.service_user.send_service_user_token:
+        spawnflow_conf.register_client_opts(conf, 'service_user')
         auth = service_token.ServiceTokenAuthWrapper(
             user_auth=auth,
             service_auth=ks_loading.load_auth_from_conf_options(
@@ -38,6 +41,7 @@ def client_kwargs(conf, group):
     Adapter subclass themselves. Conflicting options (``version`` with
     ``min_version``, an unknown interface) are refused in one line.
     """
+    spawnflow_conf.register_client_opts(conf, group)
     kwargs = {}
     try:
         ks_adapter.process_conf_options(conf[group], kwargs)

@@ -1,7 +1,8 @@
 """What a command imports: --help and the commands that read instances
 load none of the libraries a build needs (TaskFlow, the drivers' client
-libraries, Flask, Graphviz's binding, Alembic), which cost most of a
-second to import; a build still gets them all. Each case runs the real
+libraries and keystoneauth1 with requests, Flask, Graphviz's binding,
+Alembic), which cost most of a second to import; a build still gets them
+all. Each case runs the real
 command in a fresh interpreter and lists the heavy packages it loaded.
 """
 
@@ -14,8 +15,9 @@ import pytest
 #: What a build needs and a read does not (taskflow's states and
 #: exceptions are small; its engines and storage are not).
 HEAVY = ('alembic', 'cinderclient', 'eventlet', 'flask', 'futurist',
-         'glanceclient', 'graphviz', 'libvirt', 'openstack', 'os_brick',
-         'rich', 'taskflow.engines', 'taskflow.persistence')
+         'glanceclient', 'graphviz', 'keystoneauth1', 'libvirt',
+         'openstack', 'os_brick', 'requests', 'rich', 'taskflow.engines',
+         'taskflow.persistence')
 
 PROBE = '''
 import atexit, importlib.util, json, sys
