@@ -327,11 +327,16 @@ class Database:
             query = query.where(condition)
         with self._transaction() as session:
             matched = session.execute(query.values(**values)).rowcount
+            # Read back in the same transaction (not a second one).
+            row = session.scalars(sa.select(models.Instance).filter_by(
+                uuid=uuid, deleted=False)).one_or_none()
+            current = None if row is None else _as_dict(row)
+        if current is None:
+            raise exception.InstanceNotFound(uuid)
         if not matched:
-            current = self.instance_get(uuid)
             raise exception.UnexpectedTaskStateError(
                 uuid, expected, current['task_state'])
-        return self.instance_get(uuid)
+        return current
 
     @_guarded
     def instance_soft_delete(self, uuid):
