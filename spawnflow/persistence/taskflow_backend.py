@@ -65,7 +65,7 @@ from spawnflow import secrets
 PROGRESS_KEYS = ('progress', 'progress_details')
 #: Atoms whose last save a connection remembers, to know a save that
 #: changes only the progress (a forgotten atom's next save is written),
-#: and which atoms a flow save need not look for.
+#: and flows whose atom rows it knows (a forgotten one's are read again).
 REMEMBERED_ATOMS = 4096
 #: Flow states other than SUCCESS and REVERTED, named (not "not in"), so
 #: that the index on flowdetails.state finds them (migration 0007).
@@ -120,6 +120,9 @@ class Connection(impl_sqlalchemy.Connection):
         self._insert_book = self._tables.logbooks.insert()
         #: Atom uuid -> its last save without progress (as text).
         self._saved_atoms = _Remembered(REMEMBERED_ATOMS)
+        #: Flow uuid -> the uuids of all its atoms that have rows (known
+        #: from inserting the flow, or from reading them once).
+        self._atom_rows = _Remembered(REMEMBERED_ATOMS)
 
     def _guarded(self, what, function, *args, **kwargs):
         return errors.guarded(self._backend.retry, self._engine.url, what,
@@ -212,22 +215,21 @@ class Connection(impl_sqlalchemy.Connection):
                     _mask_failures(atom_detail)
             else:
                 _mask_failures(detail)
-        inserted = self._guarded('write', self._write, details, fence,
-                                 also)
-        self._remember(inserted, details)
+        rows = self._guarded('write', self._write, details, fence, also)
+        self._remember(rows, details)
 
-    def _remember(self, inserted, saved):
-        """After a commit: atoms ``inserted`` are known to have rows
-        (their next save is written), and ``saved`` ones their save."""
-        for uuid in inserted:
-            self._saved_atoms.put(uuid, None)
+    def _remember(self, rows, saved):
+        """After a commit: ``rows`` ({flow uuid: its atoms with rows}),
+        and the last save of the atoms ``saved``."""
+        for flow_uuid, atom_uuids in rows.items():
+            self._atom_rows.put(flow_uuid, frozenset(atom_uuids))
         for detail in saved:
             if isinstance(detail, models.AtomDetail):
                 self._saved_atoms.put(
                     detail.uuid, _without_progress(detail.to_dict()))
 
     def _write(self, details, fence, also):
-        inserted = []
+        rows = {}
         with self._engine.begin() as conn:
             if fence is not None:
                 fence.check(conn)
@@ -239,12 +241,13 @@ class Connection(impl_sqlalchemy.Connection):
                         raise tf_exceptions.NotFound(
                             "No flow details found with uuid '%s'"
                             % detail.uuid)
-                    inserted += self._save_atoms(conn, detail, update=False)
+                    rows[detail.uuid] = self._save_atoms(conn, detail,
+                                                         update=False)
                 else:
                     self._write_atom(conn, detail)
             if also is not None:
                 also(conn)
-        return inserted
+        return rows
 
     def _write_atom(self, conn, atom_detail):
         result = conn.execute(self._update_atom,
@@ -256,20 +259,20 @@ class Connection(impl_sqlalchemy.Connection):
     def _save_atoms(self, conn, flow_detail, update, new_flow=False):
         """Insert the atoms of a flow detail its rows lack, and with
         ``update`` write the others; the flow's atom rows are read only
-        when some atom is not known to have one. Returns the inserted."""
+        when this connection does not know them. Returns the uuids of
+        the flow's atoms that have rows."""
         if new_flow:
             saved = set()
-        elif all(atom_detail.uuid in self._saved_atoms
-                 for atom_detail in flow_detail):
-            saved = None  # every one has its row
         else:
-            atomdetails = self._tables.atomdetails
-            saved = set(conn.scalars(
-                sa.select(atomdetails.c.uuid)
-                .where(atomdetails.c.parent_uuid == flow_detail.uuid)))
+            saved = self._atom_rows.get(flow_detail.uuid)
+            if saved is None:
+                atomdetails = self._tables.atomdetails
+                saved = set(conn.scalars(
+                    sa.select(atomdetails.c.uuid)
+                    .where(atomdetails.c.parent_uuid == flow_detail.uuid)))
         rows = []
         for atom_detail in flow_detail:
-            if saved is None or atom_detail.uuid in saved:
+            if atom_detail.uuid in saved:
                 if update:
                     self._write_atom(conn, atom_detail)
                 continue
@@ -278,14 +281,14 @@ class Connection(impl_sqlalchemy.Connection):
                              atom_type=models.atom_detail_type(atom_detail)))
         if rows:
             conn.execute(self._insert_atom, rows)  # one statement
-        return [row['uuid'] for row in rows]
+        return set(saved) | {row['uuid'] for row in rows}
 
     def _write_book(self, book):
         with self._engine.begin() as conn:
             if conn.execute(self._update_book,
                             _by_uuid(book.to_dict())).rowcount == 0:
                 conn.execute(self._insert_book, book.to_dict())
-            inserted = []
+            rows = {}
             for flow_detail in book:
                 new_flow = conn.execute(
                     self._update_flow,
@@ -293,10 +296,10 @@ class Connection(impl_sqlalchemy.Connection):
                 if new_flow:
                     conn.execute(self._insert_flow, dict(
                         flow_detail.to_dict(), parent_uuid=book.uuid))
-                inserted += self._save_atoms(conn, flow_detail, update=True,
-                                             new_flow=new_flow)
-        self._remember(inserted, [atom_detail for flow_detail in book
-                                  for atom_detail in flow_detail])
+                rows[flow_detail.uuid] = self._save_atoms(
+                    conn, flow_detail, update=True, new_flow=new_flow)
+        self._remember(rows, [atom_detail for flow_detail in book
+                              for atom_detail in flow_detail])
         return book
 
 
