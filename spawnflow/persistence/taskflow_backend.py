@@ -25,13 +25,13 @@ REVERTING) is written at once, fence-checked, before the task runs, and
 in the same transaction every save of the flow that waited for it (the
 result of the task before, the flow's own RUNNING state). A save that
 ends a run of the engine (the flow's SUCCESS, REVERTED, FAILURE or
-SUSPENDED) is written at once too, and so is the end of a task while
-another of the flow is at work (a parallel part, whose next save may be
-long in coming). So a task costs one commit, not TaskFlow's four, and
-each result is in the database before the next task of its flow starts;
-a crash loses at most the results of tasks no later task has started
-after, which resuming runs again (every task is idempotent), as it runs
-again a task that was RUNNING. The flow's action events are written in
+SUSPENDED) is written at once too, as is SUSPENDING, and so is the end of
+a task while another of the flow is at work (a parallel part, whose next
+save may be long in coming). So a task costs one commit, not TaskFlow's
+four, and each result is in the database before the next task of its
+flow starts; a crash loses at most the results of tasks no later task
+has started after, which resuming runs again (every task is idempotent),
+as it runs again a task that was RUNNING. The flow's action events are written in
 the same transactions (persistence.action_events).
 
 Database errors are translated and the transient ones retried as in
@@ -74,10 +74,12 @@ UNFINISHED = (states.PENDING, states.RUNNING, states.FAILURE,
 #: Atom states that begin work with effects outside (a task's execute or
 #: revert): a flow's save of one is written, fence-checked, at once.
 BEGINS_WORK = (states.RUNNING, states.REVERTING)
-#: Flow states that end a run of its engine: no save of the flow may
-#: follow to carry them, so they are written at once.
-ENDS_RUN = (states.SUCCESS, states.REVERTED, states.FAILURE,
-            states.SUSPENDED)
+#: Flow states written at once: those that end a run of its engine (no
+#: save of the flow may follow to carry them), and SUSPENDING (a stop
+#: asked for, shown while the running tasks finish, and all a second
+#: Ctrl-C leaves).
+WRITTEN_AT_ONCE = (states.SUCCESS, states.REVERTED, states.FAILURE,
+                   states.SUSPENDED, states.SUSPENDING)
 
 
 class SQLBackend(impl_sqlalchemy.SQLAlchemyBackend):
@@ -350,7 +352,7 @@ class FencedBackend:
     def save_flow(self, connection, flow_detail):
         with self._lock:
             self._save(connection, flow_detail,
-                       flow_detail.state in ENDS_RUN)
+                       flow_detail.state in WRITTEN_AT_ONCE)
 
     def _save(self, connection, detail, now):
         self._waiting.pop(detail.uuid, None)
