@@ -31,8 +31,8 @@ save may be long in coming). So a task costs one commit, not TaskFlow's
 four, and each result is in the database before the next task of its
 flow starts; a crash loses at most the results of tasks no later task
 has started after, which resuming runs again (every task is idempotent),
-as it runs again a task that was RUNNING. The flow's action events are written in
-the same transactions (persistence.action_events).
+as it runs again a task that was RUNNING. The flow's action events are
+written in the same transactions (persistence.action_events).
 
 Database errors are translated and the transient ones retried as in
 spawnflow's own repository (persistence.errors), and the failures saved
@@ -409,10 +409,6 @@ class _Remembered:
         self._size = size
         self._items = collections.OrderedDict()
         self._lock = threading.Lock()
-
-    def __contains__(self, key):
-        with self._lock:
-            return key in self._items
 
     def get(self, key):
         with self._lock:
