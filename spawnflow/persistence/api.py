@@ -577,29 +577,6 @@ class Database:
             session.add(models.InstanceActionEvent(action_id=action_id,
                                                    event=event, host=host))
 
-    @_guarded
-    def event_finish(self, action_id, event, result, details=None,
-                     host=None):
-        """Close the event's open row (``host``'s, when given: another
-        owner's stays open, as it never finished), or record one if it
-        never started."""
-        query = sa.select(models.InstanceActionEvent).filter_by(
-            action_id=action_id, event=event, finish_time=None)
-        if host is not None:
-            query = query.filter_by(host=host)
-        with self._transaction() as session:
-            row = session.scalars(
-                query
-                .order_by(models.InstanceActionEvent.id.desc()).limit(1)
-            ).one_or_none()
-            if row is None:
-                row = models.InstanceActionEvent(action_id=action_id,
-                                                 event=event, host=host)
-                session.add(row)
-            row.finish_time = models.utcnow()
-            row.result = result
-            row.details = details
-
     # Flow owners ----------------------------------------------------------
 
     @_guarded
