@@ -81,11 +81,11 @@ def _forget(backend):
         backend.get_connection().clear_all()
 
 
-def _spawnflow_runs(url):
+def _spawnflow_runs(url, sqlite_synchronous='NORMAL'):
     """Runs as spawnflow's Engine makes them: the flow detail saved with
     its logbook, then run on a FencedBackend (one owner row and its
     fence serve every run: the check costs the same)."""
-    engine = db_api.create_engine(url)
+    engine = db_api.create_engine(url, sqlite_synchronous=sqlite_synchronous)
     backend = taskflow_backend.SQLBackend(engine)
     migration.sync(engine, backend)
     db = db_api.Database(engine)
@@ -182,6 +182,10 @@ def cases(setup):
                                           else None), 'builds/s',
                               baseline=None if kind == 'memory' else base)
                   for kind, client in clients.items()]
+    noop.append(runner.Case(
+        NOOP, 'spawnflow, SQLite file, [database] sqlite_synchronous = FULL',
+        _spawnflow_runs(urls['SQLite file']('noop_full'), 'FULL'), 'runs/s',
+        baseline='spawnflow, SQLite file'))
     return noop + build
 
 
