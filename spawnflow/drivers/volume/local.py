@@ -212,7 +212,7 @@ class LocalVolumeDriver(base.VolumeDriver):
             record = self._read(volume_id)
         except exception.VolumeNotFound:
             return
-        if any(a['status'] != 'deleted' for a in record['attachments']):
+        if record['attachments']:
             raise exception.VolumeError(
                 'Volume %s is attached and cannot be deleted.' % volume_id)
         fileutils.remove(self._file(volume_id, '.qcow2'))
@@ -234,7 +234,7 @@ class LocalVolumeDriver(base.VolumeDriver):
                           'instance_uuid': instance_uuid,
                           'connector': connector, 'status': 'reserved'}
             record['attachments'].append(attachment)
-            record['status'] = 'attaching'
+            record['status'] = _attached_status(record)
         return {'id': attachment['id'], 'connection_info': {
             'driver_volume_type': 'file',
             'data': {'device_path': record['path'], 'format': 'qcow2',
@@ -246,7 +246,7 @@ class LocalVolumeDriver(base.VolumeDriver):
             for attachment in record['attachments']:
                 if attachment['id'] == attachment_id:
                     attachment['status'] = 'attached'
-            record['status'] = 'in-use'
+            record['status'] = _attached_status(record)
 
     def attachment_find(self, volume_id, instance_uuid):
         try:
@@ -265,8 +265,7 @@ class LocalVolumeDriver(base.VolumeDriver):
         with self._locked(volume_id) as record:
             record['attachments'] = [a for a in record['attachments']
                                      if a['id'] != attachment_id]
-            if not record['attachments']:
-                record['status'] = 'available'
+            record['status'] = _attached_status(record)
 
     def _volume_of(self, attachment_id):
         for volume in self.list():
@@ -324,3 +323,12 @@ class LocalVolumeDriver(base.VolumeDriver):
                                     self.snapshot_path))
         fileutils.remove(self._file(snapshot_id, '.json',
                                     self.snapshot_path))
+
+
+def _attached_status(record):
+    """The volume's status as its attachments make it, as Cinder's:
+    in-use while one is attached, attaching while one is only reserved."""
+    statuses = {a['status'] for a in record['attachments']}
+    if 'attached' in statuses:
+        return 'in-use'
+    return 'attaching' if statuses else 'available'
