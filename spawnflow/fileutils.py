@@ -9,13 +9,16 @@ import tempfile
 
 
 @contextlib.contextmanager
-def atomic_file(path, mode='wb', permissions=None):
+def atomic_file(path, mode='wb', permissions=None, replace=True):
     """Yield a temporary file that replaces ``path`` only when complete.
 
     The data is fsynced before the rename, so after a crash ``path`` is
     either the old content or the whole new content, never a part. The
     stream's ``name`` is the temporary path, for checks before the rename.
     The file is readable by its owner only, unless ``permissions`` says.
+    With ``replace`` false, a file already at ``path`` is kept and
+    FileExistsError raised (the temporary file is linked there, not
+    renamed).
     """
     handle, tmp_path = tempfile.mkstemp(
         dir=os.path.dirname(path), prefix='.%s.' % os.path.basename(path),
@@ -28,7 +31,11 @@ def atomic_file(path, mode='wb', permissions=None):
             os.fsync(stream.fileno())
         if permissions is not None:
             os.chmod(tmp_path, permissions)
-        os.replace(tmp_path, path)
+        if replace:
+            os.replace(tmp_path, path)
+        else:
+            os.link(tmp_path, path)
+            os.unlink(tmp_path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_path)

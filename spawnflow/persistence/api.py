@@ -198,6 +198,16 @@ class Database:
         fenced._fence = fence
         return fenced
 
+    @_guarded
+    def check_claim(self):
+        """Raise ClaimLost once another owner took this copy's flow over
+        (a no-op unfenced). Reads check no fence: a task calls this just
+        before an external call that an owner that lost the flow must
+        not make."""
+        if self._fence is not None:
+            with self._transaction():
+                pass
+
     @contextlib.contextmanager
     def _transaction(self):
         with self._sessionmaker.begin() as session:

@@ -78,6 +78,7 @@ class CreateRootDisk(base.BaseTask):
     def execute(self, services, instance_uuid, base_image):
         instance = services.db.instance_get(instance_uuid)
         root = _root_bdm(services, instance_uuid)
+        services.db.check_claim()
         disk = services.virt.create_root_disk(
             instance_uuid, base_image['path'],
             imagecache.qemu_format(base_image['disk_format']),

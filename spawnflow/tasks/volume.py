@@ -12,6 +12,7 @@ import tenacity
 
 from spawnflow.drivers.volume import base as volume_base
 from spawnflow import exception
+from spawnflow import instance_states as states
 from spawnflow import secrets
 from spawnflow.tasks import base
 
@@ -35,6 +36,8 @@ class CreateVolume(_BlockDeviceTask):
     Idempotent: a volume already recorded on the BDM row, or tagged with
     this deployment, instance and index, is used instead of making another;
     a tagged one in error (its creation interrupted by a crash) is replaced.
+    An owner that lost the flow while creating (paused past its claim)
+    deletes the volume it made, unless the new owner may have adopted it.
     Revert: the volume is deleted when delete_on_termination is set or when
     it is in error (it holds no data), and kept, recorded on the BDM row,
     otherwise (as Nova does), or when the volume service refuses the
@@ -58,16 +61,38 @@ class CreateVolume(_BlockDeviceTask):
                      volume['id'], instance_uuid, volume.get('error'))
             services.volume.delete(volume['id'])
             volume = None
-        if volume is None:
-            source = {'image': 'image_id', 'snapshot': 'snapshot_id'}.get(
-                bdm['source_type'])
-            volume = services.volume.create(
-                volume_base.volume_name(instance_uuid, self.bdm_index),
-                bdm['volume_size'], tags,
-                **({source: bdm['uuid']} if source else {}))
-        services.db.bdm_update(instance_uuid, self.bdm_index,
-                               {'volume_id': volume['id']})
+        if volume is not None:
+            services.db.bdm_update(instance_uuid, self.bdm_index,
+                                   {'volume_id': volume['id']})
+            return volume['id']
+        source = {'image': 'image_id', 'snapshot': 'snapshot_id'}.get(
+            bdm['source_type'])
+        services.db.check_claim()
+        volume = services.volume.create(
+            volume_base.volume_name(instance_uuid, self.bdm_index),
+            bdm['volume_size'], tags,
+            **({source: bdm['uuid']} if source else {}))
+        try:
+            services.db.bdm_update(instance_uuid, self.bdm_index,
+                                   {'volume_id': volume['id']})
+        except exception.ClaimLost:
+            self._drop_unadopted(services, instance_uuid, volume['id'])
+            raise
         return volume['id']
+
+    def _drop_unadopted(self, services, instance_uuid, volume_id):
+        """Delete the volume a lost owner made (paused while creating it)
+        unless the new owner recorded it or is still building, and so may
+        adopt it by its tags (once the build ends, the orphan sweep finds
+        it if not)."""
+        instance = services.db.instance_get(instance_uuid,
+                                            read_deleted=True)
+        if (self._bdm(services, instance_uuid)['volume_id'] == volume_id
+                or instance['vm_state'] == states.BUILDING):
+            return
+        LOG.info('Deleting volume %s of instance %s: made after the flow '
+                 'was taken over', volume_id, instance_uuid)
+        services.volume.delete(volume_id)
 
     def revert(self, services, instance_uuid, **kwargs):
         bdm = self._bdm(services, instance_uuid)
@@ -143,19 +168,20 @@ class AttachVolume(_BlockDeviceTask):
     connection_info (without its secrets) on the BDM row -> keep an
     iSCSI target's CHAP password in a libvirt secret -> complete.
     Idempotent: an earlier attachment of this volume to this instance is
-    replaced.
+    replaced. An owner that lost the flow while attaching (paused past its
+    claim) deletes the attachment it made: the new owner makes its own.
     Revert: the attachment and the secret are deleted and the attachment
     cleared from the BDM row.
     """
 
     def execute(self, services, instance_uuid):
         # The connector first (os-brick takes a while the first time):
-        # the fenced read of the BDM then comes just before the
-        # attachment calls, which an owner that lost the flow meanwhile
-        # must not make.
+        # the claim is then checked just before the attachment calls,
+        # which an owner that lost the flow meanwhile must not make.
         connector = services.connector
         bdm = self._bdm(services, instance_uuid)
         volume_id = bdm['volume_id']
+        services.db.check_claim()
         attachment = services.volume.attachment_find(volume_id,
                                                      instance_uuid)
         if attachment is not None:
@@ -163,8 +189,15 @@ class AttachVolume(_BlockDeviceTask):
         attachment = services.volume.attachment_create(
             volume_id, instance_uuid, connector)
         info = attachment['connection_info']
-        services.db.bdm_update(instance_uuid, self.bdm_index, {
-            'attachment_id': attachment['id'], 'connection_info': info})
+        try:
+            services.db.bdm_update(instance_uuid, self.bdm_index, {
+                'attachment_id': attachment['id'], 'connection_info': info})
+        except exception.ClaimLost:
+            LOG.info('Deleting attachment %s of volume %s: made after the '
+                     'flow of instance %s was taken over', attachment['id'],
+                     volume_id, instance_uuid)
+            services.volume.attachment_delete(attachment['id'])
+            raise
         if (info['driver_volume_type'] == 'iscsi'
                 and info['data'].get('auth_method') == 'CHAP'):
             services.virt.set_volume_secret(

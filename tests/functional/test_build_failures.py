@@ -112,7 +112,7 @@ CASES = {
                             'SUCCESS', _block_instance_dir,
                             'File exists|Not a directory'),
     'create-root-disk': ('create-root-disk', 'fetch-image', 'SUCCESS',
-                         _block_root_disk, 'Is a directory'),
+                         _block_root_disk, 'exists and is not a file'),
     'build-guest-config': ('build-guest-config', 'create-root-disk',
                            'SUCCESS', _unsupported_connection,
                            "unsupported driver_volume_type 'fibre_channel'"),

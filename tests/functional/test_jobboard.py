@@ -3,6 +3,7 @@ in this process (libvirt's test driver is shared by the process's threads):
 posting, waiting or not, keep-alive, takeover, fencing, metrics."""
 
 import contextlib
+import os
 import threading
 import urllib.request
 
@@ -16,8 +17,12 @@ from spawnflow import conf as spawnflow_conf
 from spawnflow import exception
 from spawnflow.cli import main as cli_main
 from tests import conftest
+from tests.crash import checks
 from tests.fixtures.metrics import value as _count
 from tests.fixtures import openstack as osf
+
+
+BLANK = 'source=blank,destination=volume,size=1,delete-on-termination=true'
 
 
 @pytest.fixture
@@ -249,6 +254,59 @@ def test_an_owner_that_lost_its_claim_lands_nothing(
                       '{action="create"}') == 1
         assert _count(paused_metrics, 'spawnflow_flows_finished_total',
                       '{action="create"}') == 0
+    assert client.jobs() == []
+
+
+def _stall(obj, method, reached, release):
+    """Make ``obj.method`` wait for ``release`` (after saying it was
+    reached) before it does its work, as if its process were paused in the
+    middle of a task, after its check of the claim."""
+    real = getattr(obj, method)
+
+    def stalled(*args, **kwargs):
+        reached.set()
+        assert release.wait(timeout=120)
+        return real(*args, **kwargs)
+    setattr(obj, method, stalled)
+
+
+@pytest.mark.parametrize('driver,method', [
+    ('volume', 'create'), ('volume', 'attachment_create'),
+    ('virt', 'create_root_disk')])
+def test_an_owner_that_lost_its_claim_mid_call_leaves_nothing_made(
+        client, image, board_config, driver, method):
+    """The paused owner's external call finishes after the new owner has
+    built the instance: what it made is undone (a volume, an attachment)
+    or never made (the root disk, already there, is kept), so the
+    instance has one volume with one attachment and the disk its guest
+    was started on."""
+    reached, release = threading.Event(), threading.Event()
+    with conductors(board_config, 'paused', metrics=True) as (paused,):
+        _stall(getattr(paused.client.services, driver), method, reached,
+               release)
+        server = client.build('late', flavor='m1.tiny', image=image['id'],
+                              block_devices=[BLANK], wait=False)
+        assert reached.wait(timeout=60)
+        paused.conductor.keepalive.stop()
+        with conductors(board_config, 'taker'):
+            try:
+                server = client.wait(server['uuid'])
+            finally:
+                disk = os.stat(client.services.virt.root_disk_path(
+                    server['uuid']))
+                release.set()
+            osf.wait_for(lambda: _count(paused.scrape(),
+                                        'spawnflow_jobs_lost_total') == 1,
+                         timeout=60, what='the paused owner to stop')
+    checks.assert_active(client, client.show(server['uuid']), [1])
+    (bdm,) = [b for b in client.db.bdm_list(server['uuid'])
+              if b['destination_type'] == 'volume']
+    (attachment,) = client.services.volume.get(bdm['volume_id'])[
+        'attachments']
+    assert attachment['id'] == bdm['attachment_id']
+    assert os.stat(client.services.virt.root_disk_path(
+        server['uuid'])).st_ino == disk.st_ino
+    assert client.orphans() == []
     assert client.jobs() == []
 
 

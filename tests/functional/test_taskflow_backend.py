@@ -212,6 +212,20 @@ def test_a_flow_saves_once_per_task_each_result_before_the_next_task(url):
         name: ('SUCCESS', 'EXECUTE', name.upper()) for name in 'abc'}
 
 
+def test_check_claim_refuses_once_another_owner_claimed(url):
+    """What a task calls before an external call: nothing while the
+    claim is the owner's (or on an unfenced database), ClaimLost once
+    another owner claimed the flow."""
+    backend, book, detail, fence, _flow = _fenced_flow(url, [], {})
+    db = db_api.Database(backend.engine)
+    db.fenced(fence).check_claim()
+    db.flow_claim(detail.uuid, book.uuid, 'create', 'other', 'h')
+    db.check_claim()
+    with pytest.raises(exception.ClaimLost):
+        db.fenced(fence).check_claim()
+    assert fence.lost
+
+
 def test_a_lost_claim_lands_none_of_the_saves_waiting(url):
     """A takeover while task b runs: b's result and the flow's end,
     which waited for a later save, are refused with it, and the flow

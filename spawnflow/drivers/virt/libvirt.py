@@ -195,19 +195,29 @@ class LibvirtDriver:
 
     def create_root_disk(self, uuid, base_path, base_format, size):
         """Make the root disk, a qcow2 overlay of ``size`` bytes on the
-        base image; written under a temporary name and renamed, so a
-        re-run replaces a partial file."""
+        base image, written under a temporary name and linked into place:
+        a disk already there is whole, and is kept (a re-run's, or an owner
+        that lost the flow while a guest may be using the disk)."""
         os.makedirs(self.instance_dir(uuid), exist_ok=True)
         path = self.root_disk_path(uuid)
-        with fileutils.atomic_file(path) as part:
-            try:
-                processutils.execute(
-                    'qemu-img', 'create', '-q', '-f', 'qcow2',
-                    '-b', base_path, '-F', base_format, part.name,
-                    str(size))
-            except processutils.ProcessExecutionError as error:
+        if os.path.isfile(path):
+            return path
+        try:
+            with fileutils.atomic_file(path, replace=False) as part:
+                try:
+                    processutils.execute(
+                        'qemu-img', 'create', '-q', '-f', 'qcow2',
+                        '-b', base_path, '-F', base_format, part.name,
+                        str(size))
+                except processutils.ProcessExecutionError as error:
+                    raise exception.SpawnflowError(
+                        'Cannot create the root disk: %s'
+                        % error.stderr.strip())
+        except FileExistsError:
+            if not os.path.isfile(path):
                 raise exception.SpawnflowError(
-                    'Cannot create the root disk: %s' % error.stderr.strip())
+                    'Cannot create the root disk: %s exists and is not a '
+                    'file' % path)
         return path
 
     def delete_root_disk(self, uuid):
