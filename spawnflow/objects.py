@@ -14,9 +14,12 @@ import unicodedata
 
 from osc_lib.cli import parseractions
 from oslo_utils import uuidutils
-import yaml
 
 from spawnflow import exception
+from spawnflow import lazy
+
+# Only a network config needs it: not the commands that list or show.
+yaml = lazy.module('yaml')
 
 LOG = logging.getLogger(__name__)
 
@@ -54,9 +57,6 @@ MAX_DIGITS_SHOWN = 20
 MAX_USER_DATA_BYTES = 65535
 #: cloud-init's network config versions.
 NETWORK_CONFIG_VERSIONS = (1, 2)
-#: libyaml's safe loader: fast, and it refuses documents nested more than
-#: 1,000 deep (PyYAML's own parser takes 40 s on 60 KB of brackets).
-_YAML_LOADER = yaml.CSafeLoader
 
 
 def _count(value, what, minimum=1, maximum=MAX_INT):
@@ -450,13 +450,16 @@ def _network_config(value):
     value = _config_drive_file(value, 'Network config')
     if value is None:
         return None
+    # libyaml's safe loader: fast, and it refuses documents nested more
+    # than 1,000 deep (PyYAML's own parser takes 40 s on 60 KB of brackets).
+    loader = yaml.CSafeLoader
     try:
         if any(isinstance(event, yaml.AliasEvent)
-               for event in yaml.parse(value, Loader=_YAML_LOADER)):
+               for event in yaml.parse(value, Loader=loader)):
             # cloud-init would expand them: a few bytes can become gigabytes.
             raise exception.InvalidRequest(
                 'Network config must not use YAML aliases.')
-        document = yaml.load(value, Loader=_YAML_LOADER)
+        document = yaml.load(value, Loader=loader)
     except yaml.YAMLError as error:
         raise exception.InvalidRequest(
             'Network config is not YAML: %s' % str(error).splitlines()[0])
