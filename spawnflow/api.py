@@ -344,7 +344,7 @@ class Client:
 
     def image_cache_list(self):
         """Cached bases, each with its image id and live users."""
-        return self.services.image_cache.entries(self.db.image_users())
+        return self.services.image_cache.entries(self.db)
 
     def image_cache_clean(self, dry_run=False):
         """Remove bases unused by live instances for

@@ -7,7 +7,9 @@ instance's root disk is a qcow2 overlay on it.
 
 A base's mtime is when it was last used (``fetch`` touches it). Bases no
 live instance uses are removed by ``clean`` once they are old enough, as
-Nova's image cache manager does.
+Nova's image cache manager does. Beside each base, ``.<name>.image`` names
+its image, so listing the cache asks the database about the cached images'
+live users only, not every image its history names.
 
 Whatever an image service says, the data is held to what the build needs:
 a download stops once it passes ``max_download_bytes`` of the disk it is
@@ -75,9 +77,12 @@ class ImageCache:
         with self._lock(image_id):
             if os.path.exists(path):
                 check_format(image, path, max_virtual_size)
+                if image_of(path) != image_id:  # cached before the record
+                    self._record_image(image_id)
                 os.utime(path)
                 return path, False
             os.makedirs(self.base_dir, exist_ok=True)
+            self._record_image(image_id)
             if owner:
                 with fileutils.atomic_file(self._owner_path(image_id),
                                            'w') as record:
@@ -86,6 +91,11 @@ class ImageCache:
                 'download of image %s' % image_id, self._download, image,
                 path, max_virtual_size, progress)
         return path, True
+
+    def _record_image(self, image_id):
+        with fileutils.atomic_file(_image_record(self.base_path(image_id)),
+                                   'w') as record:
+            record.write(image_id)
 
     def _download(self, image, path, max_virtual_size, progress):
         with fileutils.atomic_file(path) as target:
@@ -106,6 +116,7 @@ class ImageCache:
             removed = fileutils.remove(path)
             for partial in _partials(os.path.basename(path), self.base_dir):
                 fileutils.remove(partial)
+            fileutils.remove(_image_record(path))
             fileutils.remove(self._owner_path(image_id))
             return removed
 
@@ -138,19 +149,26 @@ class ImageCache:
                                 'last_used': info.st_mtime})
         return entries
 
-    def entries(self, users):
-        """list() with each base's ``image_id`` (None when no image known
-        to ``users`` hashes to its name) and ``in_use`` (live instances).
-
-        ``users`` is what Database.image_users() returns.
-        """
-        names = {_base_name(image_id): image_id for image_id in users}
-        result = []
-        for entry in self.list():
-            image_id = names.get(os.path.basename(entry['path']))
-            result.append(dict(entry, image_id=image_id,
-                               in_use=users.get(image_id, 0)))
-        return result
+    def entries(self, db):
+        """list() with each base's ``image_id`` and ``in_use`` (live
+        instances, as ``db`` says). The image is the one recorded beside
+        the base; for a base cached before the record, the one of those
+        the database names (deleted instances' too) that hashes to its
+        name, if any (else None)."""
+        listed = [dict(entry, image_id=image_of(entry['path']))
+                  for entry in self.list()]
+        if any(entry['image_id'] is None for entry in listed):
+            names = {_base_name(image_id): image_id
+                     for image_id in db.image_ids()}
+            for entry in listed:
+                if entry['image_id'] is None:
+                    entry['image_id'] = names.get(
+                        os.path.basename(entry['path']))
+        users = db.image_users({entry['image_id'] for entry in listed}
+                               - {None})
+        for entry in listed:
+            entry['in_use'] = users.get(entry['image_id'], 0)
+        return listed
 
     def clean(self, db, min_age, dry_run=False):
         """Remove the bases no live instance uses and that were not used
@@ -162,7 +180,7 @@ class ImageCache:
         base whole (and touches it, which keeps it) or fetches it anew.
         """
         removed = []
-        for entry in self.entries(db.image_users()):
+        for entry in self.entries(db):
             if entry['in_use'] or not _unused_for(entry['path'], min_age):
                 continue
             if dry_run or self._remove_unused(entry, db, min_age):
@@ -176,9 +194,10 @@ class ImageCache:
         with lock:
             if not _unused_for(entry['path'], min_age):
                 return False
-            if image_id is not None and db.image_users().get(image_id):
+            if image_id is not None and db.image_users([image_id]):
                 return False
             removed = fileutils.remove(entry['path'])
+            fileutils.remove(_image_record(entry['path']))
             fileutils.remove(_owner_record(entry['path']))
             return removed
 
@@ -187,6 +206,21 @@ def _owner_record(base_path):
     """Where the instance that downloaded ``base_path`` is recorded."""
     directory, name = os.path.split(base_path)
     return os.path.join(directory, '.%s.owner' % name)
+
+
+def _image_record(base_path):
+    """Where the image ``base_path`` holds is recorded."""
+    directory, name = os.path.split(base_path)
+    return os.path.join(directory, '.%s.image' % name)
+
+
+def image_of(base_path):
+    """The image id recorded beside ``base_path``, if any."""
+    try:
+        with open(_image_record(base_path)) as record:
+            return record.read()
+    except FileNotFoundError:
+        return None
 
 
 def _partials(base_name, base_dir):

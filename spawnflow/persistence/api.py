@@ -431,26 +431,45 @@ class Database:
                         (int(amount) for amount in total)))
 
     @_guarded
-    def image_users(self):
-        """{image id: live instances using it} for every image the database
-        names, as an instance's image_ref or an image block device's uuid;
-        images only deleted instances named map to 0 (known, unused). One
-        query: each (instance, image) pair counted once."""
+    def image_users(self, image_ids):
+        """{image id: live instances using it} for those of ``image_ids``
+        that live instances use, as an instance's image_ref or an image
+        block device's uuid. One query, over live instances only (the
+        index on ``deleted``): each (instance, image) pair counted once."""
+        if not image_ids:
+            return {}
         instance, bdm = models.Instance, models.BlockDeviceMapping
-        pairs = sa.union(
-            sa.select(instance.uuid, instance.image_ref.label('image_id'),
-                      instance.deleted)
-            .where(instance.image_ref.is_not(None)),
-            sa.select(instance.uuid, bdm.uuid.label('image_id'),
-                      instance.deleted)
-            .join(bdm, bdm.instance_uuid == instance.uuid)
-            .where(bdm.source_type == 'image', bdm.uuid.is_not(None)),
-        ).subquery()
-        live = sa.func.sum(sa.case((pairs.c.deleted, 0), else_=1))
+        users = {}
         with self._reading() as session:
-            rows = session.execute(sa.select(pairs.c.image_id, live)
-                                   .group_by(pairs.c.image_id))
-            return {image_id: int(users) for image_id, users in rows}
+            for chunk in _chunks(sorted(image_ids)):
+                pairs = sa.union(
+                    sa.select(instance.uuid,
+                              instance.image_ref.label('image_id'))
+                    .where(instance.deleted == sa.false(),
+                           instance.image_ref.in_(chunk)),
+                    sa.select(instance.uuid, bdm.uuid.label('image_id'))
+                    .join(bdm, bdm.instance_uuid == instance.uuid)
+                    .where(instance.deleted == sa.false(),
+                           bdm.source_type == 'image', bdm.uuid.in_(chunk)),
+                ).subquery()
+                users.update((image_id, count) for image_id, count in
+                             session.execute(
+                                 sa.select(pairs.c.image_id, sa.func.count())
+                                 .group_by(pairs.c.image_id)))
+        return users
+
+    @_guarded
+    def image_ids(self):
+        """Every image id the database names (deleted instances' too): a
+        scan of the whole history, for bases cached without their image
+        recorded."""
+        instance, bdm = models.Instance, models.BlockDeviceMapping
+        with self._reading() as session:
+            return set(session.scalars(sa.union(
+                sa.select(instance.image_ref)
+                .where(instance.image_ref.is_not(None)),
+                sa.select(bdm.uuid).where(bdm.source_type == 'image',
+                                          bdm.uuid.is_not(None)))))
 
     # Block device mappings ----------------------------------------------
 

@@ -170,6 +170,7 @@ def test_build_from_url_is_active_on_a_cached_verified_base(
     assert server['image_ref'] == url
     base = client.services.image_cache.base_path(url)
     assert _base_dir_files(client) == [
+        '.%s.image' % os.path.basename(base),
         '.%s.owner' % os.path.basename(base), os.path.basename(base)]
     with open(base, 'rb') as cached, open(www / 'disk.qcow2', 'rb') as data:
         assert cached.read() == data.read()

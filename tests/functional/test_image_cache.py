@@ -180,11 +180,40 @@ def test_image_users_counts_live_instances_and_image_volumes(
             'source=image,destination=volume,size=1,uuid=%s,'
             'delete-on-termination=true' % volume_source])
     assert server['vm_state'] == 'active', server['fault']
-    assert client.db.image_users() == {root: 1, volume_source: 1}
+    images = {root, volume_source}
+    assert client.db.image_users(images | {'unknown'}) == {
+        root: 1, volume_source: 1}
 
     client.delete(server['uuid'])
 
-    assert client.db.image_users() == {root: 0, volume_source: 0}
+    assert client.db.image_users(images) == {}
+    assert client.db.image_ids() == images
+
+
+def test_a_base_cached_without_its_image_record_is_named_from_history(
+        client, cache, tmp_path):
+    """A base cached before bases recorded their image: listing names it
+    from the images the database knows, its live user keeps it from
+    clean, and the next build that uses it records its image again."""
+    image_id = _image(client, tmp_path, 'recorded-later')
+    server = client.build('vm', flavor='m1.tiny', image=image_id)
+    assert server['vm_state'] == 'active', server['fault']
+    base = cache.base_path(image_id)
+    record = os.path.join(cache.base_dir,
+                          '.%s.image' % os.path.basename(base))
+    with open(record) as recorded:
+        assert recorded.read() == image_id
+    os.unlink(record)
+    _age(base, 2 * DAY)
+
+    (entry,) = client.image_cache_list()
+    assert (entry['image_id'], entry['in_use']) == (image_id, 1)
+    assert client.image_cache_clean() == []
+
+    again = client.build('vm-2', flavor='m1.tiny', image=image_id)
+    assert again['vm_state'] == 'active', again['fault']
+    with open(record) as recorded:
+        assert recorded.read() == image_id
 
 
 def test_remove_finishes_what_a_killed_fetch_or_remove_left(
