@@ -4,8 +4,9 @@ For each history size N (10, and SPAWNFLOW_BENCH_HISTORY, by default
 10,000), in its own state directory with the embedded defaults (a SQLite
 file, libvirt test:///default, the local image and volume stores),
 records N finished builds whose servers were deleted (a year of builds
-is mostly deleted servers), 10 live ACTIVE ones and one unfinished build,
-as bench/resume.py records them (without running them). Then times:
+is mostly deleted servers), each of its own image, 10 live ACTIVE ones of
+one image, whose base is cached, and one unfinished build, as
+bench/resume.py records them (without running them). Then times:
 
 - resume: Engine.unfinished, what `spawnflow resume` reads;
 - server list: the live instances;
@@ -21,6 +22,7 @@ statements one call makes.
 """
 
 import os
+import subprocess
 import sys
 import time
 import uuid as uuidlib
@@ -81,12 +83,17 @@ def _record_deleted(client, history):
         client.db.instance_soft_delete(uuid)
 
 
-def _record_history(client, history):
+def _record_history(client, history, workdir):
     """``history`` finished builds of deleted servers, LIVE finished ones
-    and one unfinished."""
+    of an image whose base is cached, and one unfinished."""
     _record_deleted(client, history)
+    image = workdir / 'live.qcow2'
+    subprocess.run(['qemu-img', 'create', '-q', '-f', 'qcow2', str(image),
+                    '64M'], check=True)
+    image_id = client.image_create('live', str(image), 'qcow2')['id']
+    client.services.image_cache.fetch(image_id, 1024 ** 3)
     for _n in range(LIVE):
-        resume._record(client, finished=True)
+        resume._record(client, finished=True, image_ref=image_id)
     resume._record(client, finished=False)
 
 
@@ -138,7 +145,7 @@ def cases(setup):
             api.Client(conf=spawnflow_conf.load([str(config)])))
         client.db_sync()
         started = time.perf_counter()
-        _record_history(client, history)
+        _record_history(client, history, top)
         print('history: recorded %d deleted + %d live + 1 unfinished builds '
               'in %.1f s' % (history, LIVE, time.perf_counter() - started),
               file=sys.stderr)

@@ -33,11 +33,12 @@ from spawnflow.flows import build as build_flow
 from spawnflow import objects
 
 
-def _record(client, finished):
-    """A build recorded as it is admitted; ``finished``: as it ends."""
+def _record(client, finished, image_ref=None):
+    """A build recorded as it is admitted; ``finished``: as it ends. Its
+    image is ``image_ref``, else an image no other build names."""
     uuid = str(uuidlib.uuid4())
     request = objects.BuildRequest('history', objects.Flavor.named('m1.tiny'),
-                                   image_ref=str(uuidlib.uuid4()))
+                                   image_ref=image_ref or str(uuidlib.uuid4()))
     client.db.instance_create(uuid, request, vm_state='active',
                               task_state=None)
     arguments = {'instance_uuid': uuid,
