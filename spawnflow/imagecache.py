@@ -87,9 +87,13 @@ class ImageCache:
                 with fileutils.atomic_file(self._owner_path(image_id),
                                            'w') as record:
                     record.write(owner)
-            self._driver.retry_policy(image_id).call(
-                'download of image %s' % image_id, self._download, image,
-                path, max_virtual_size, progress)
+            try:
+                self._driver.retry_policy(image_id).call(
+                    'download of image %s' % image_id, self._download, image,
+                    path, max_virtual_size, progress)
+            except Exception:
+                fileutils.remove(_image_record(path))
+                raise
         return path, True
 
     def _record_image(self, image_id):
