@@ -2,7 +2,7 @@
 
 import warnings
 
-# futurist imports eventlet whenever it is installed (oslo.messaging brings
-# it); spawnflow uses threads, and the import's deprecation notice would be
-# printed by every command.
+# TaskFlow imports futurist, which imports eventlet whenever it is installed
+# (oslo.messaging brings it); spawnflow uses threads, and the import's
+# deprecation notice would be printed by every command.
 warnings.filterwarnings('ignore', message='\\s*Eventlet is deprecated')

@@ -22,11 +22,11 @@ flows on engines of their own; here:
   saved task.
 """
 
+from concurrent import futures
 import logging
 import threading
 import time
 
-import futurist
 from taskflow import exceptions as tf_exceptions
 from taskflow import states
 
@@ -147,8 +147,11 @@ class Conductor:
         self._max_jobs = conf.conductor.max_jobs
         self._poll_interval = conf.conductor.poll_interval
         self._defer_interval = conf.conductor.defer_interval
-        self._workers = futurist.ThreadPoolExecutor(
-            max_workers=2 * self._max_jobs)
+        # The standard library's pool (see engine.Engine): stopping does
+        # not wait for idle workers to poll.
+        self._workers = futures.ThreadPoolExecutor(
+            max_workers=2 * self._max_jobs,
+            thread_name_prefix='spawnflow-job')
         # Jobs running, and jobs given back to wait (until when); the
         # claiming loop and the workers share both, under the lock.
         self._active = {}

@@ -18,6 +18,7 @@ revert failed is reverted again), and the instance ERROR with a fault
 saying what could not be undone and what it still holds.
 """
 
+from concurrent import futures
 import contextlib
 import logging
 import os
@@ -25,7 +26,6 @@ import socket
 import threading
 import uuid as uuidlib
 
-import futurist
 import taskflow.engines
 from taskflow import exceptions as tf_exceptions
 from taskflow.persistence import models as tf_models
@@ -64,8 +64,12 @@ class Engine:
         self.owner = owner or process_owner(services.host)
         self.backend = taskflow_backend.SQLBackend(services.db.engine,
                                                    services.db.retry)
-        self.executor = futurist.ThreadPoolExecutor(
-            max_workers=services.conf.max_concurrent_builds)
+        # The standard library's pool, not futurist's: its idle workers
+        # wake at shutdown, where futurist's poll for it each second (every
+        # command that ran a flow would wait up to a second to exit).
+        self.executor = futures.ThreadPoolExecutor(
+            max_workers=services.conf.max_concurrent_builds,
+            thread_name_prefix='spawnflow-task')
         self.owners = ownership.Owners(
             os.path.join(services.conf.instances_path, 'locks'))
         #: Callables taking a TaskFlow engine and returning a listener,

@@ -1,11 +1,11 @@
 """The local image and volume stores on real files and qemu-img."""
 
+from concurrent import futures
 import os
 import subprocess
 import sys
 import threading
 
-import futurist
 import pytest
 
 from spawnflow.drivers.volume import local
@@ -88,7 +88,7 @@ def test_volume_being_created_reads_creating(client, monkeypatch):
         real_qemu_img(*args)
 
     monkeypatch.setattr(local, '_qemu_img', slow_qemu_img)
-    with futurist.ThreadPoolExecutor(max_workers=1) as executor:
+    with futures.ThreadPoolExecutor(max_workers=1) as executor:
         future = executor.submit(volume_driver.create, 'v', 1, {})
         assert started.wait(timeout=60)
         (volume,) = volume_driver.list()
