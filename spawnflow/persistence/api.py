@@ -441,7 +441,10 @@ class Database:
         instance, bdm = models.Instance, models.BlockDeviceMapping
         users = {}
         with self._reading() as session:
-            for chunk in _chunks(sorted(image_ids)):
+            # Each chunk is bound twice, once in each arm of the union.
+            ids = sorted(image_ids)
+            for start in range(0, len(ids), IN_CHUNK // 2):
+                chunk = ids[start:start + IN_CHUNK // 2]
                 pairs = sa.union(
                     sa.select(instance.uuid,
                               instance.image_ref.label('image_id'))

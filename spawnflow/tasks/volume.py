@@ -76,22 +76,24 @@ class CreateVolume(_BlockDeviceTask):
             services.db.bdm_update(instance_uuid, self.bdm_index,
                                    {'volume_id': volume['id']})
         except exception.ClaimLost:
-            self._drop_unadopted(services, instance_uuid, volume['id'])
+            _undo_after_takeover(
+                'volume %s' % volume['id'], instance_uuid,
+                lambda: self._drop_unadopted(services, instance_uuid,
+                                             volume['id']))
             raise
         return volume['id']
 
     def _drop_unadopted(self, services, instance_uuid, volume_id):
         """Delete the volume a lost owner made (paused while creating it)
-        unless the new owner recorded it or is still building, and so may
-        adopt it by its tags (once the build ends, the orphan sweep finds
-        it if not)."""
-        instance = services.db.instance_get(instance_uuid,
-                                            read_deleted=True)
-        if (self._bdm(services, instance_uuid)['volume_id'] == volume_id
-                or instance['vm_state'] == states.BUILDING):
+        unless the new owner recorded it, or recorded none yet while still
+        building, and so may adopt it by its tags (if it does not, the
+        orphan sweep finds the volume once the build ends)."""
+        recorded = self._bdm(services, instance_uuid)['volume_id']
+        if recorded == volume_id or (recorded is None and services.db
+                                     .instance_get(instance_uuid,
+                                                   read_deleted=True)
+                                     ['vm_state'] == states.BUILDING):
             return
-        LOG.info('Deleting volume %s of instance %s: made after the flow '
-                 'was taken over', volume_id, instance_uuid)
         services.volume.delete(volume_id)
 
     def revert(self, services, instance_uuid, **kwargs):
@@ -181,11 +183,14 @@ class AttachVolume(_BlockDeviceTask):
         connector = services.connector
         bdm = self._bdm(services, instance_uuid)
         volume_id = bdm['volume_id']
-        services.db.check_claim()
         attachment = services.volume.attachment_find(volume_id,
                                                      instance_uuid)
         if attachment is not None:
+            # Checked again after the find: a new owner's attachment, a
+            # guest's, must not be the one replaced.
+            services.db.check_claim()
             services.volume.attachment_delete(attachment['id'])
+        services.db.check_claim()
         attachment = services.volume.attachment_create(
             volume_id, instance_uuid, connector)
         info = attachment['connection_info']
@@ -193,10 +198,9 @@ class AttachVolume(_BlockDeviceTask):
             services.db.bdm_update(instance_uuid, self.bdm_index, {
                 'attachment_id': attachment['id'], 'connection_info': info})
         except exception.ClaimLost:
-            LOG.info('Deleting attachment %s of volume %s: made after the '
-                     'flow of instance %s was taken over', attachment['id'],
-                     volume_id, instance_uuid)
-            services.volume.attachment_delete(attachment['id'])
+            _undo_after_takeover(
+                'attachment %s' % attachment['id'], instance_uuid,
+                lambda: services.volume.attachment_delete(attachment['id']))
             raise
         if (info['driver_volume_type'] == 'iscsi'
                 and info['data'].get('auth_method') == 'CHAP'):
@@ -208,6 +212,19 @@ class AttachVolume(_BlockDeviceTask):
 
     def revert(self, services, instance_uuid, **kwargs):
         _detach(services, instance_uuid, self._bdm(services, instance_uuid))
+
+
+def _undo_after_takeover(what, instance_uuid, undo):
+    """Undo what this owner made after another took its flow over; when
+    that fails, say so and leave it to the orphan sweep (the ClaimLost
+    being handled is what the caller raises)."""
+    LOG.info('Removing %s of instance %s: made after its flow was taken '
+             'over', what, instance_uuid)
+    try:
+        undo()
+    except exception.SpawnflowError as error:
+        LOG.warning('Leaving %s of instance %s to the orphan sweep: %s',
+                    what, instance_uuid, secrets.mask_text(str(error)))
 
 
 def _detach(services, instance_uuid, bdm):

@@ -310,6 +310,45 @@ def test_an_owner_that_lost_its_claim_mid_call_leaves_nothing_made(
     assert client.jobs() == []
 
 
+def test_a_volume_a_lost_owner_made_while_the_new_one_builds_is_deleted(
+        client, image, board_config):
+    """The paused owner's volume create finishes while the new owner,
+    which made and recorded its own volume, is still building: the
+    paused owner's volume is deleted at once (it can never be adopted),
+    not left for the orphan sweep."""
+    paused_at, release_paused = threading.Event(), threading.Event()
+    taker_at, release_taker = threading.Event(), threading.Event()
+    with conductors(board_config, 'paused', metrics=True) as (paused,):
+        _stall(paused.client.services.volume, 'create', paused_at,
+               release_paused)
+        server = client.build('late', flavor='m1.tiny', image=image['id'],
+                              block_devices=[BLANK], wait=False)
+        assert paused_at.wait(timeout=60)
+        paused.conductor.keepalive.stop()
+        with conductors(board_config, 'taker') as (taker,):
+            taker.client.engine.listener_factories.append(
+                lambda engine: HoldAt(engine, 'attach-volume-1',
+                                      states.RUNNING, taker_at,
+                                      release_taker))
+            try:
+                assert taker_at.wait(timeout=60)
+                (recorded,) = [b['volume_id'] for b in client.db.bdm_list(
+                    server['uuid']) if b['destination_type'] == 'volume']
+                release_paused.set()
+                osf.wait_for(lambda: _count(paused.scrape(),
+                                            'spawnflow_jobs_lost_total') == 1,
+                             timeout=60, what='the paused owner to stop')
+                assert client.show(server['uuid'])['vm_state'] == 'building'
+                assert [v['id'] for v in checks.volumes_of(
+                    client, server['uuid'])] == [recorded]
+            finally:
+                release_paused.set()
+                release_taker.set()
+            assert client.wait(server['uuid'])['vm_state'] == 'active'
+    checks.assert_active(client, client.show(server['uuid']), [1])
+    assert client.orphans() == []
+
+
 def test_metrics_count_builds_and_reverts(client, image, board_config):
     with conductors(board_config, 'c1', metrics=True) as (c1,):
         built = [client.build('ok-%d' % n, flavor='m1.tiny',
