@@ -32,6 +32,9 @@ from spawnflow import exception
 from spawnflow import fileutils
 
 MiB = 1024 ** 2
+#: The records beside a base (``.<name>.<kind>``): the instance whose fetch
+#: downloaded it, and its image.
+OWNER, IMAGE = 'owner', 'image'
 
 
 def max_download_bytes(max_virtual_size):
@@ -55,9 +58,6 @@ class ImageCache:
                               lock_file_prefix='spawnflow-',
                               external=True, lock_path=self._lock_dir)
 
-    def _owner_path(self, image_id):
-        return _owner_record(self.base_path(image_id))
-
     def fetch(self, image_id, max_virtual_size, progress=None, owner=None):
         """Return (path, downloaded): the verified base, fetched if missing.
 
@@ -77,29 +77,22 @@ class ImageCache:
         with self._lock(image_id):
             if os.path.exists(path):
                 check_format(image, path, max_virtual_size)
-                if image_of(path) != image_id:  # cached before the record
-                    self._record_image(image_id)
+                if _read_record(path, IMAGE) != image_id:
+                    _write_record(path, IMAGE, image_id)  # cached before it
                 os.utime(path)
                 return path, False
             os.makedirs(self.base_dir, exist_ok=True)
-            self._record_image(image_id)
+            _write_record(path, IMAGE, image_id)
             if owner:
-                with fileutils.atomic_file(self._owner_path(image_id),
-                                           'w') as record:
-                    record.write(owner)
+                _write_record(path, OWNER, owner)
             try:
                 self._driver.retry_policy(image_id).call(
                     'download of image %s' % image_id, self._download, image,
                     path, max_virtual_size, progress)
             except Exception:
-                fileutils.remove(_image_record(path))
+                fileutils.remove(_record(path, IMAGE))
                 raise
         return path, True
-
-    def _record_image(self, image_id):
-        with fileutils.atomic_file(_image_record(self.base_path(image_id)),
-                                   'w') as record:
-            record.write(image_id)
 
     def _download(self, image, path, max_virtual_size, progress):
         with fileutils.atomic_file(path) as target:
@@ -120,19 +113,20 @@ class ImageCache:
             removed = fileutils.remove(path)
             for partial in _partials(os.path.basename(path), self.base_dir):
                 fileutils.remove(partial)
-            fileutils.remove(_image_record(path))
-            fileutils.remove(self._owner_path(image_id))
+            fileutils.remove(_record(path, IMAGE))
+            fileutils.remove(_record(path, OWNER))
             return removed
 
     def owner(self, image_id):
         """The instance whose fetch downloaded the base, if recorded."""
-        return owner_of(self.base_path(image_id))
+        return _read_record(self.base_path(image_id), OWNER)
 
     def partial_downloads(self):
         """[(path, owner)] of every partial download in the cache, with the
         instance whose fetch made it (None when not recorded)."""
-        return [(path, owner_of(os.path.join(
-                    self.base_dir, os.path.basename(path)[1:].split('.')[0])))
+        return [(path, _read_record(os.path.join(
+                    self.base_dir, os.path.basename(path)[1:].split('.')[0]),
+                    OWNER))
                 for path in _partials('*', self.base_dir)]
 
     def list(self):
@@ -159,7 +153,7 @@ class ImageCache:
         the base; for a base cached before the record, the one of those
         the database names (deleted instances' too) that hashes to its
         name, if any (else None)."""
-        listed = [dict(entry, image_id=image_of(entry['path']))
+        listed = [dict(entry, image_id=_read_record(entry['path'], IMAGE))
                   for entry in self.list()]
         if any(entry['image_id'] is None for entry in listed):
             names = {_base_name(image_id): image_id
@@ -201,27 +195,26 @@ class ImageCache:
             if image_id is not None and db.image_users([image_id]):
                 return False
             removed = fileutils.remove(entry['path'])
-            fileutils.remove(_image_record(entry['path']))
-            fileutils.remove(_owner_record(entry['path']))
+            fileutils.remove(_record(entry['path'], IMAGE))
+            fileutils.remove(_record(entry['path'], OWNER))
             return removed
 
 
-def _owner_record(base_path):
-    """Where the instance that downloaded ``base_path`` is recorded."""
+def _record(base_path, kind):
+    """Where ``kind`` (OWNER or IMAGE) of ``base_path`` is recorded."""
     directory, name = os.path.split(base_path)
-    return os.path.join(directory, '.%s.owner' % name)
+    return os.path.join(directory, '.%s.%s' % (name, kind))
 
 
-def _image_record(base_path):
-    """Where the image ``base_path`` holds is recorded."""
-    directory, name = os.path.split(base_path)
-    return os.path.join(directory, '.%s.image' % name)
+def _write_record(base_path, kind, value):
+    with fileutils.atomic_file(_record(base_path, kind), 'w') as record:
+        record.write(value)
 
 
-def image_of(base_path):
-    """The image id recorded beside ``base_path``, if any."""
+def _read_record(base_path, kind):
+    """What is recorded as ``kind`` of ``base_path``, if anything."""
     try:
-        with open(_image_record(base_path)) as record:
+        with open(_record(base_path, kind)) as record:
             return record.read()
     except FileNotFoundError:
         return None
@@ -231,15 +224,6 @@ def _partials(base_name, base_dir):
     """Partial downloads of the base(s) named ``base_name`` (a glob):
     fileutils.atomic_file's ``.<name>.<random>.part``."""
     return glob.glob(os.path.join(base_dir, '.%s.*.part' % base_name))
-
-
-def owner_of(base_path):
-    """The instance whose fetch downloaded ``base_path``, if recorded."""
-    try:
-        with open(_owner_record(base_path)) as record:
-            return record.read()
-    except FileNotFoundError:
-        return None
 
 
 def _base_name(image_id):
