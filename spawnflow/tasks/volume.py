@@ -87,14 +87,16 @@ class CreateVolume(_BlockDeviceTask):
         """Delete the volume a lost owner made (paused while creating it)
         unless the new owner recorded it, or recorded none yet while still
         building, and so may adopt it by its tags (if it does not, the
-        orphan sweep finds the volume once the build ends)."""
+        orphan sweep finds the volume once the build ends). Returns
+        whether it was deleted."""
         recorded = self._bdm(services, instance_uuid)['volume_id']
         if recorded == volume_id or (recorded is None and services.db
                                      .instance_get(instance_uuid,
                                                    read_deleted=True)
                                      ['vm_state'] == states.BUILDING):
-            return
+            return False
         services.volume.delete(volume_id)
+        return True
 
     def revert(self, services, instance_uuid, **kwargs):
         bdm = self._bdm(services, instance_uuid)
@@ -198,9 +200,11 @@ class AttachVolume(_BlockDeviceTask):
             services.db.bdm_update(instance_uuid, self.bdm_index, {
                 'attachment_id': attachment['id'], 'connection_info': info})
         except exception.ClaimLost:
-            _undo_after_takeover(
-                'attachment %s' % attachment['id'], instance_uuid,
-                lambda: services.volume.attachment_delete(attachment['id']))
+            def delete_attachment():
+                services.volume.attachment_delete(attachment['id'])
+                return True
+            _undo_after_takeover('attachment %s' % attachment['id'],
+                                 instance_uuid, delete_attachment)
             raise
         if (info['driver_volume_type'] == 'iscsi'
                 and info['data'].get('auth_method') == 'CHAP'):
@@ -215,16 +219,19 @@ class AttachVolume(_BlockDeviceTask):
 
 
 def _undo_after_takeover(what, instance_uuid, undo):
-    """Undo what this owner made after another took its flow over; when
-    that fails, say so and leave it to the orphan sweep (the ClaimLost
-    being handled is what the caller raises)."""
-    LOG.info('Removing %s of instance %s: made after its flow was taken '
-             'over', what, instance_uuid)
+    """Run ``undo``, which removes what this owner made after another took
+    its flow over and returns whether it did; when it fails, say so and
+    leave ``what`` to the orphan sweep (the caller raises its ClaimLost
+    either way)."""
     try:
-        undo()
+        removed = undo()
     except exception.SpawnflowError as error:
         LOG.warning('Leaving %s of instance %s to the orphan sweep: %s',
                     what, instance_uuid, secrets.mask_text(str(error)))
+        return
+    if removed:
+        LOG.info('Removed %s of instance %s: made after its flow was taken '
+                 'over', what, instance_uuid)
 
 
 def _detach(services, instance_uuid, bdm):
