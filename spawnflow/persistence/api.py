@@ -153,9 +153,9 @@ def _guarded(method):
 IN_CHUNK = 500
 
 
-def _chunks(values):
-    for start in range(0, len(values), IN_CHUNK):
-        yield values[start:start + IN_CHUNK]
+def _chunks(values, size=IN_CHUNK):
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
 
 
 def _as_dict(row):
@@ -442,9 +442,7 @@ class Database:
         users = {}
         with self._reading() as session:
             # Each chunk is bound twice, once in each arm of the union.
-            ids = sorted(image_ids)
-            for start in range(0, len(ids), IN_CHUNK // 2):
-                chunk = ids[start:start + IN_CHUNK // 2]
+            for chunk in _chunks(sorted(image_ids), IN_CHUNK // 2):
                 pairs = sa.union(
                     sa.select(instance.uuid,
                               instance.image_ref.label('image_id'))

@@ -183,6 +183,9 @@ def test_image_users_counts_live_instances_and_image_volumes(
     images = {root, volume_source}
     assert client.db.image_users(images | {'unknown'}) == {
         root: 1, volume_source: 1}
+    # More ids than one statement's chunk: counted across the chunks.
+    many = images | {'unknown-%04d' % n for n in range(1200)}
+    assert client.db.image_users(many) == {root: 1, volume_source: 1}
 
     client.delete(server['uuid'])
 
