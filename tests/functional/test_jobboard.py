@@ -14,6 +14,7 @@ from taskflow import states
 from spawnflow import api
 from spawnflow import conductor as spawnflow_conductor
 from spawnflow import conf as spawnflow_conf
+from spawnflow.drivers.volume import local as local_volume
 from spawnflow import exception
 from spawnflow.cli import main as cli_main
 from tests import conftest
@@ -346,6 +347,49 @@ def test_a_volume_a_lost_owner_made_while_the_new_one_builds_is_deleted(
                 release_taker.set()
             assert client.wait(server['uuid'])['vm_state'] == 'active'
     checks.assert_active(client, client.show(server['uuid']), [1])
+    assert client.orphans() == []
+
+
+def test_a_local_volume_a_lost_owner_is_still_creating_is_not_adopted(
+        client, image, board_config, monkeypatch):
+    """The paused owner stopped inside the local volume's creation (its
+    record says creating, its lock held): the new owner makes a volume of
+    its own rather than wait on that one, and the paused owner, back,
+    deletes the volume it finished."""
+    reached, release = threading.Event(), threading.Event()
+    real_qemu_img = local_volume._qemu_img
+    calls = []
+
+    def first_stalled(*args):
+        calls.append(args)
+        if len(calls) == 1:  # the paused owner's volume
+            reached.set()
+            assert release.wait(timeout=120)
+        real_qemu_img(*args)
+    monkeypatch.setattr(local_volume, '_qemu_img', first_stalled)
+    with conductors(board_config, 'paused', metrics=True) as (paused,):
+        server = client.build('late', flavor='m1.tiny', image=image['id'],
+                              block_devices=[BLANK], wait=False)
+        assert reached.wait(timeout=60)
+        (creating,) = checks.volumes_of(client, server['uuid'])
+        assert creating['status'] == 'creating'
+        paused.conductor.keepalive.stop()
+        with conductors(board_config, 'taker') as (taker,):
+            # Adopting the paused owner's volume would wait this long.
+            taker.client.conf.set_override('block_device_allocate_retries',
+                                           5)
+            taker.client.conf.set_override(
+                'block_device_allocate_retries_interval', 1)
+            try:
+                assert client.wait(server['uuid'])['vm_state'] == 'active'
+            finally:
+                release.set()
+            osf.wait_for(lambda: _count(paused.scrape(),
+                                        'spawnflow_jobs_lost_total') == 1,
+                         timeout=60, what='the paused owner to stop')
+    checks.assert_active(client, client.show(server['uuid']), [1])
+    assert creating['id'] not in [v['id'] for v in
+                                  client.services.volume.list()]
     assert client.orphans() == []
 
 

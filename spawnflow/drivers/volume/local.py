@@ -174,9 +174,15 @@ class LocalVolumeDriver(base.VolumeDriver):
                        target, size_gb)
 
     def find(self, metadata):
+        """The oldest volume with ``metadata``, leaving out one that a live
+        process is still creating: only an owner that lost its flow can be
+        (paused, it still holds the creation lock), and it deletes that
+        volume when it learns so; a new owner waiting on it would wait for
+        as long as that process stays paused."""
         found = [v for v in self.list()
-                 if all(v['metadata'].get(k) == value
-                        for k, value in metadata.items())]
+                 if v['status'] != 'creating'
+                 and all(v['metadata'].get(k) == value
+                         for k, value in metadata.items())]
         found.sort(key=lambda v: (v['created_at'], v['id']))
         return found[0] if found else None
 
