@@ -34,8 +34,8 @@ from spawnflow.persistence import models
 
 #: A flow's fencing token, its row locked (built once: a statement built
 #: for every write would be compiled, or looked up, for every write).
-_TOKEN = (sa.select(models.FlowOwner.token)
-          .where(models.FlowOwner.flow_uuid == sa.bindparam('flow_uuid'))
+_TOKEN = (sa.select(models.flow_owners.c.token)
+          .where(models.flow_owners.c.flow_uuid == sa.bindparam('flow_uuid'))
           .with_for_update())
 
 

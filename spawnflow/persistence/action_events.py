@@ -21,7 +21,7 @@ from taskflow import storage
 from spawnflow.persistence import models
 from spawnflow import secrets
 
-_EVENTS = models.InstanceActionEvent.__table__
+_EVENTS = models.instance_actions_events
 _INSERT = _EVENTS.insert()
 _CLOSE = (_EVENTS.update().where(_EVENTS.c.id == sa.bindparam('row_id'))
           .values(finish_time=sa.bindparam('at'),

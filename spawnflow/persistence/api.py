@@ -1,7 +1,8 @@
 """Repository functions over spawnflow's tables.
 
-Every function runs in its own short transaction and returns plain dicts, so
-nothing that leaves this module holds a session or an ORM object. Database
+Every function runs in its own short transaction, in SQLAlchemy Core
+statements, and returns plain dicts, so nothing that leaves this module
+holds a connection or a row. Database
 errors leave as SpawnflowErrors (persistence.errors); a function that meets
 a transient one (a busy database, a lost connection) runs again, as the
 retry policy allows: each is a unit that is safe to repeat.
@@ -16,7 +17,6 @@ import urllib.parse
 import uuid as uuidlib
 
 import sqlalchemy as sa
-from sqlalchemy import orm
 
 from spawnflow import exception
 from spawnflow import instance_states as states
@@ -158,9 +158,24 @@ def _chunks(values, size=IN_CHUNK):
         yield values[start:start + size]
 
 
-def _as_dict(row):
-    return {attr.key: getattr(row, attr.key)
-            for attr in sa.inspect(row).mapper.column_attrs}
+def _first(conn, query):
+    """The first row ``query`` selects, as a dict, or None."""
+    row = conn.execute(query).mappings().first()
+    return None if row is None else dict(row)
+
+
+def _all(conn, query):
+    return [dict(row) for row in conn.execute(query).mappings()]
+
+
+_INSTANCE = models.instances
+_BDM = models.block_device_mappings
+_FAULT = models.instance_faults
+_ACTION = models.instance_actions
+_EVENT = models.instance_actions_events
+_USER_DATA = models.instance_user_data
+_OWNER = models.flow_owners
+_NODE = models.compute_nodes
 
 
 class Database:
@@ -169,10 +184,7 @@ class Database:
     def __init__(self, engine, retry_policy=None):
         self.engine = engine
         self.retry = retry_policy or retry.Policy(0, 0, 0)
-        self._sessionmaker = orm.sessionmaker(engine, expire_on_commit=False)
-        self._reader = orm.sessionmaker(
-            engine.execution_options(**{READING: True}),
-            expire_on_commit=False)
+        self._reader = engine.execution_options(**{READING: True})
         self._fence = None
 
     @classmethod
@@ -210,18 +222,18 @@ class Database:
 
     @contextlib.contextmanager
     def _transaction(self):
-        with self._sessionmaker.begin() as session:
+        with self.engine.begin() as conn:
             if self._fence is not None:
-                self._fence.check(session.connection())
-            yield session
+                self._fence.check(conn)
+            yield conn
 
     @contextlib.contextmanager
     def _reading(self):
         """A transaction that only reads: it takes no write lock (SQLite
         begins it deferred) and checks no fence (what a lost owner reads
         changes nothing; its next write is refused)."""
-        with self._reader.begin() as session:
-            yield session
+        with self._reader.begin() as conn:
+            yield conn
 
     # Instances ----------------------------------------------------------
 
@@ -232,31 +244,33 @@ class Database:
         Idempotent: a retry after a commit whose answer was lost finds the
         instance recorded and returns it.
         """
-        with self._transaction() as session:
-            recorded = session.scalars(
-                sa.select(models.Instance).filter_by(uuid=uuid)).first()
+        with self._transaction() as conn:
+            recorded = _first(conn, sa.select(_INSTANCE).filter_by(
+                uuid=uuid))
             if recorded is not None:
-                return _as_dict(recorded)
-            session.add(models.Instance(
+                return recorded
+            conn.execute(sa.insert(_INSTANCE).values(
                 uuid=uuid, display_name=request.name, vm_state=vm_state,
                 task_state=task_state, image_ref=request.image_ref,
                 flavor_name=request.flavor.name,
                 vcpus=request.flavor.vcpus,
                 memory_mb=request.flavor.memory_mb,
                 root_gb=request.flavor.root_gb))
-            session.flush()
-            for index, bdm in enumerate(request.block_device_mappings):
-                session.add(models.BlockDeviceMapping(
-                    instance_uuid=uuid, bdm_index=index,
-                    source_type=bdm.source_type,
-                    destination_type=bdm.destination_type,
-                    uuid=bdm.uuid, volume_size=bdm.volume_size,
-                    boot_index=bdm.boot_index, device_name=bdm.device_name,
-                    delete_on_termination=bdm.delete_on_termination,
-                    volume_id=(bdm.uuid if bdm.source_type == 'volume'
-                               else None)))
+            bdms = [dict(instance_uuid=uuid, bdm_index=index,
+                         source_type=bdm.source_type,
+                         destination_type=bdm.destination_type,
+                         uuid=bdm.uuid, volume_size=bdm.volume_size,
+                         boot_index=bdm.boot_index,
+                         device_name=bdm.device_name,
+                         delete_on_termination=bdm.delete_on_termination,
+                         volume_id=(bdm.uuid if bdm.source_type == 'volume'
+                                    else None))
+                    for index, bdm in enumerate(
+                        request.block_device_mappings)]
+            if bdms:
+                conn.execute(sa.insert(_BDM), bdms)
             if request.user_data or request.network_config:
-                session.add(models.InstanceUserData(
+                conn.execute(sa.insert(_USER_DATA).values(
                     instance_uuid=uuid, user_data=request.user_data,
                     network_config=request.network_config))
         return self.instance_get(uuid)
@@ -265,33 +279,33 @@ class Database:
     def user_data_get(self, uuid):
         """(user_data, network_config) of the instance, each bytes or
         None."""
-        with self._reading() as session:
-            row = session.get(models.InstanceUserData, uuid)
-            if row is None:
-                return None, None
-            return row.user_data, row.network_config
+        with self._reading() as conn:
+            row = conn.execute(
+                sa.select(_USER_DATA.c.user_data, _USER_DATA.c.network_config)
+                .filter_by(instance_uuid=uuid)).first()
+            return (None, None) if row is None else tuple(row)
 
     @_guarded
     def instance_get(self, uuid, read_deleted=False):
-        with self._reading() as session:
-            query = sa.select(models.Instance).filter_by(uuid=uuid)
+        with self._reading() as conn:
+            query = sa.select(_INSTANCE).filter_by(uuid=uuid)
             if not read_deleted:
                 query = query.filter_by(deleted=False)
-            row = session.scalars(query).one_or_none()
+            row = _first(conn, query)
             if row is None:
                 raise exception.InstanceNotFound(uuid)
-            return _as_dict(row)
+            return row
 
     @_guarded
     def instance_get_many(self, uuids):
         """{uuid: instance} of those of ``uuids`` recorded, deleted ones
         included (one query per IN_CHUNK uuids)."""
         found = {}
-        with self._reading() as session:
+        with self._reading() as conn:
             for chunk in _chunks(sorted(set(uuids))):
-                for row in session.scalars(sa.select(models.Instance).where(
-                        models.Instance.uuid.in_(chunk))):
-                    found[row.uuid] = _as_dict(row)
+                for row in _all(conn, sa.select(_INSTANCE).where(
+                        _INSTANCE.c.uuid.in_(chunk))):
+                    found[row['uuid']] = row
         return found
 
     def instance_show(self, uuid, read_deleted=False):
@@ -303,13 +317,13 @@ class Database:
 
     @_guarded
     def instance_list(self, read_deleted=False, vm_state=None):
-        with self._reading() as session:
-            query = sa.select(models.Instance).order_by(models.Instance.id)
+        with self._reading() as conn:
+            query = sa.select(_INSTANCE).order_by(_INSTANCE.c.id)
             if not read_deleted:
                 query = query.filter_by(deleted=False)
             if vm_state is not None:
                 query = query.filter_by(vm_state=vm_state)
-            return [_as_dict(row) for row in session.scalars(query)]
+            return _all(conn, query)
 
     @_guarded
     def instance_update(self, uuid, values, expected_task_state=_ANY):
@@ -321,26 +335,25 @@ class Database:
         raises UnexpectedTaskStateError instead of being overwritten.
         """
         values = dict(values, updated_at=models.utcnow())
-        query = (sa.update(models.Instance)
-                 .where(models.Instance.uuid == uuid,
-                        models.Instance.deleted.is_(False)))
+        query = (sa.update(_INSTANCE)
+                 .where(_INSTANCE.c.uuid == uuid,
+                        _INSTANCE.c.deleted.is_(False)))
         expected = None
         if expected_task_state is not _ANY:
             expected = (expected_task_state
                         if isinstance(expected_task_state, (tuple, list))
                         else (expected_task_state,))
-            condition = models.Instance.task_state.in_(
+            condition = _INSTANCE.c.task_state.in_(
                 [s for s in expected if s is not None])
             if None in expected:
                 condition = sa.or_(condition,
-                                   models.Instance.task_state.is_(None))
+                                   _INSTANCE.c.task_state.is_(None))
             query = query.where(condition)
-        with self._transaction() as session:
-            matched = session.execute(query.values(**values)).rowcount
+        with self._transaction() as conn:
+            matched = conn.execute(query.values(**values)).rowcount
             # Read back in the same transaction (not a second one).
-            row = session.scalars(sa.select(models.Instance).filter_by(
-                uuid=uuid, deleted=False)).one_or_none()
-            current = None if row is None else _as_dict(row)
+            current = _first(conn, sa.select(_INSTANCE).filter_by(
+                uuid=uuid, deleted=False))
         if current is None:
             raise exception.InstanceNotFound(uuid)
         if not matched:
@@ -350,15 +363,15 @@ class Database:
 
     @_guarded
     def instance_soft_delete(self, uuid):
-        with self._transaction() as session:
-            session.execute(
-                sa.update(models.Instance)
-                .where(models.Instance.uuid == uuid)
+        with self._transaction() as conn:
+            conn.execute(
+                sa.update(_INSTANCE)
+                .where(_INSTANCE.c.uuid == uuid)
                 .values(deleted=True, deleted_at=models.utcnow(),
                         vm_state=states.DELETED, task_state=None, host=None))
             # What the user gave the guest is not kept past its life.
-            session.execute(sa.delete(models.InstanceUserData).where(
-                models.InstanceUserData.instance_uuid == uuid))
+            conn.execute(sa.delete(_USER_DATA).where(
+                _USER_DATA.c.instance_uuid == uuid))
 
     # Resource claims ------------------------------------------------------
 
@@ -372,22 +385,19 @@ class Database:
         no-op.
         """
         self._ensure_compute_node(host)
-        with self._transaction() as session:
-            session.execute(sa.update(models.ComputeNode)
-                            .where(models.ComputeNode.host == host)
-                            .values(claims_updated_at=models.utcnow()))
-            instance = session.scalars(
-                sa.select(models.Instance).filter_by(uuid=uuid,
-                                                     deleted=False)
-            ).one_or_none()
+        with self._transaction() as conn:
+            conn.execute(sa.update(_NODE).where(_NODE.c.host == host)
+                         .values(claims_updated_at=models.utcnow()))
+            instance = _first(conn, sa.select(_INSTANCE.c.id,
+                                              _INSTANCE.c.host)
+                              .filter_by(uuid=uuid, deleted=False))
             if instance is None:
                 raise exception.InstanceNotFound(uuid)
-            if instance.host == host:
+            if instance['host'] == host:
                 return
-            requested = self._held(session,
-                                   models.Instance.id == instance.id)
-            used = self._held(session, models.Instance.host == host,
-                              models.Instance.deleted == sa.false())
+            requested = self._held(conn, _INSTANCE.c.id == instance['id'])
+            used = self._held(conn, _INSTANCE.c.host == host,
+                              _INSTANCE.c.deleted == sa.false())
             for resource, amount in requested.items():
                 free = capacity[resource] - used[resource]
                 if amount > free:
@@ -395,33 +405,36 @@ class Database:
                         'Host %s cannot fit %s %s: %s of %s are free.'
                         % (host, amount, resource, max(free, 0),
                            capacity[resource]))
-            instance.host = host
+            conn.execute(sa.update(_INSTANCE)
+                         .where(_INSTANCE.c.id == instance['id'])
+                         .values(host=host))
 
     @_guarded
     def instance_release(self, uuid):
         """Give back the instance's claim (no-op when it holds none)."""
-        with self._transaction() as session:
-            session.execute(sa.update(models.Instance)
-                            .where(models.Instance.uuid == uuid)
-                            .values(host=None))
+        with self._transaction() as conn:
+            conn.execute(sa.update(_INSTANCE)
+                         .where(_INSTANCE.c.uuid == uuid)
+                         .values(host=None))
 
     def _ensure_compute_node(self, host):
         try:
-            with self._transaction() as session:
-                if session.get(models.ComputeNode, host) is None:
-                    session.add(models.ComputeNode(host=host))
+            with self._transaction() as conn:
+                if conn.execute(sa.select(_NODE.c.host).filter_by(
+                        host=host)).first() is None:
+                    conn.execute(sa.insert(_NODE).values(host=host))
         except sa.exc.IntegrityError:
             pass  # created concurrently by another claim
 
     @staticmethod
-    def _held(session, *where):
+    def _held(conn, *where):
         """vcpus, memory_mb and local_gb the instances ``where`` selects
         hold together, in one query: local_gb is the root disk of those
         with a local one (not booted from a volume)."""
-        instance, bdm = models.Instance, models.BlockDeviceMapping
+        instance, bdm = _INSTANCE.c, _BDM.c
         local_disk = sa.exists().where(bdm.instance_uuid == instance.uuid,
                                        bdm.destination_type == 'local')
-        total = session.execute(sa.select(
+        total = conn.execute(sa.select(
             sa.func.coalesce(sa.func.sum(instance.vcpus), 0),
             sa.func.coalesce(sa.func.sum(instance.memory_mb), 0),
             sa.func.coalesce(sa.func.sum(sa.case(
@@ -438,9 +451,9 @@ class Database:
         index on ``deleted``): each (instance, image) pair counted once."""
         if not image_ids:
             return {}
-        instance, bdm = models.Instance, models.BlockDeviceMapping
+        instance, bdm = _INSTANCE.c, _BDM.c
         users = {}
-        with self._reading() as session:
+        with self._reading() as conn:
             # Each chunk is bound twice, once in each arm of the union.
             for chunk in _chunks(sorted(image_ids), IN_CHUNK // 2):
                 pairs = sa.union(
@@ -449,12 +462,12 @@ class Database:
                     .where(instance.deleted == sa.false(),
                            instance.image_ref.in_(chunk)),
                     sa.select(instance.uuid, bdm.uuid.label('image_id'))
-                    .join(bdm, bdm.instance_uuid == instance.uuid)
+                    .join(_BDM, bdm.instance_uuid == instance.uuid)
                     .where(instance.deleted == sa.false(),
                            bdm.source_type == 'image', bdm.uuid.in_(chunk)),
                 ).subquery()
                 users.update((image_id, count) for image_id, count in
-                             session.execute(
+                             conn.execute(
                                  sa.select(pairs.c.image_id, sa.func.count())
                                  .group_by(pairs.c.image_id)))
         return users
@@ -464,9 +477,9 @@ class Database:
         """Every image id the database names (deleted instances' too): a
         scan of the whole history, for bases cached without their image
         recorded."""
-        instance, bdm = models.Instance, models.BlockDeviceMapping
-        with self._reading() as session:
-            return set(session.scalars(sa.union(
+        instance, bdm = _INSTANCE.c, _BDM.c
+        with self._reading() as conn:
+            return set(conn.scalars(sa.union(
                 sa.select(instance.image_ref)
                 .where(instance.image_ref.is_not(None)),
                 sa.select(bdm.uuid).where(bdm.source_type == 'image',
@@ -476,22 +489,21 @@ class Database:
 
     @_guarded
     def bdm_list(self, instance_uuid):
-        with self._reading() as session:
-            query = (sa.select(models.BlockDeviceMapping)
-                     .filter_by(instance_uuid=instance_uuid)
-                     .order_by(models.BlockDeviceMapping.bdm_index))
-            return [_as_dict(row) for row in session.scalars(query)]
+        with self._reading() as conn:
+            return _all(conn, sa.select(_BDM)
+                        .filter_by(instance_uuid=instance_uuid)
+                        .order_by(_BDM.c.bdm_index))
 
     @_guarded
     def bdm_recorded(self, column, values):
         """Those of ``values`` that some block device mapping, a deleted
         instance's included, records in ``column`` (volume_id or
         attachment_id)."""
-        field = getattr(models.BlockDeviceMapping, column)
+        field = _BDM.c[column]
         recorded = set()
-        with self._reading() as session:
+        with self._reading() as conn:
             for chunk in _chunks(sorted(set(values))):
-                recorded.update(session.scalars(
+                recorded.update(conn.scalars(
                     sa.select(field).where(field.in_(chunk)).distinct()))
         return recorded
 
@@ -499,30 +511,27 @@ class Database:
     def bdm_using_volume(self, volume_id):
         """The block device mapping of a live instance that records
         ``volume_id``, or None (one query)."""
-        bdm = models.BlockDeviceMapping
-        with self._reading() as session:
-            row = session.scalars(
-                sa.select(bdm)
-                .join(models.Instance,
-                      models.Instance.uuid == bdm.instance_uuid)
-                .where(bdm.volume_id == volume_id,
-                       models.Instance.deleted == sa.false())
-                .order_by(bdm.id).limit(1)).first()
-            return None if row is None else _as_dict(row)
+        with self._reading() as conn:
+            return _first(conn, sa.select(_BDM)
+                          .join(_INSTANCE,
+                                _INSTANCE.c.uuid == _BDM.c.instance_uuid)
+                          .where(_BDM.c.volume_id == volume_id,
+                                 _INSTANCE.c.deleted == sa.false())
+                          .order_by(_BDM.c.id).limit(1))
 
     @_guarded
     def bdm_get(self, instance_uuid, bdm_index):
-        with self._reading() as session:
-            return _as_dict(session.scalars(
-                sa.select(models.BlockDeviceMapping)
+        with self._reading() as conn:
+            return dict(conn.execute(
+                sa.select(_BDM)
                 .filter_by(instance_uuid=instance_uuid, bdm_index=bdm_index)
-            ).one())
+            ).mappings().one())
 
     @_guarded
     def bdm_update(self, instance_uuid, bdm_index, values):
-        with self._transaction() as session:
-            session.execute(
-                sa.update(models.BlockDeviceMapping)
+        with self._transaction() as conn:
+            conn.execute(
+                sa.update(_BDM)
                 .filter_by(instance_uuid=instance_uuid, bdm_index=bdm_index)
                 .values(updated_at=models.utcnow(), **values))
 
@@ -531,8 +540,8 @@ class Database:
     @_guarded
     def deployment_tag(self):
         """The tag ``db sync`` chose for this database."""
-        with self._reading() as session:
-            return session.scalars(sa.select(models.Deployment.tag)).one()
+        with self._reading() as conn:
+            return conn.scalars(sa.select(models.deployment.c.tag)).one()
 
     # Faults, actions and events -----------------------------------------
 
@@ -543,69 +552,59 @@ class Database:
         if len(message) > 255:
             details = '\n\n'.join(filter(None, [message, details]))
             message = message[:252] + '...'
-        with self._transaction() as session:
-            session.add(models.InstanceFault(
+        with self._transaction() as conn:
+            conn.execute(sa.insert(_FAULT).values(
                 instance_uuid=instance_uuid, code=code, message=message,
                 details=details, host=host))
 
     @_guarded
     def fault_get_latest(self, instance_uuid):
-        with self._reading() as session:
-            row = session.scalars(
-                sa.select(models.InstanceFault)
-                .filter_by(instance_uuid=instance_uuid)
-                .order_by(models.InstanceFault.id.desc()).limit(1)
-            ).one_or_none()
-            return _as_dict(row) if row else None
+        with self._reading() as conn:
+            return _first(conn, sa.select(_FAULT)
+                          .filter_by(instance_uuid=instance_uuid)
+                          .order_by(_FAULT.c.id.desc()).limit(1))
 
     @_guarded
     def action_start(self, instance_uuid, action, request_id):
         """Record an action; its id. Idempotent by ``request_id`` (a retry
         after a lost commit finds the action recorded)."""
-        with self._transaction() as session:
-            existing = session.scalars(
-                sa.select(models.InstanceAction.id)
+        with self._transaction() as conn:
+            existing = conn.scalars(
+                sa.select(_ACTION.c.id)
                 .filter_by(instance_uuid=instance_uuid,
                            request_id=request_id)).first()
             if existing is not None:
                 return existing
-            row = models.InstanceAction(instance_uuid=instance_uuid,
-                                        action=action, request_id=request_id)
-            session.add(row)
-            session.flush()
-            return row.id
+            return conn.execute(sa.insert(_ACTION).values(
+                instance_uuid=instance_uuid, action=action,
+                request_id=request_id)).inserted_primary_key[0]
 
     @_guarded
     def action_finish(self, action_id, message=None):
-        with self._transaction() as session:
-            session.execute(sa.update(models.InstanceAction)
-                            .filter_by(id=action_id)
-                            .values(finish_time=models.utcnow(),
-                                    message=message and message[:255]))
+        with self._transaction() as conn:
+            conn.execute(sa.update(_ACTION)
+                         .filter_by(id=action_id)
+                         .values(finish_time=models.utcnow(),
+                                 message=message and message[:255]))
 
     @_guarded
     def action_list(self, instance_uuid):
         """Actions of an instance, each with its ``events`` in order."""
-        with self._reading() as session:
-            actions = session.scalars(
-                sa.select(models.InstanceAction)
-                .filter_by(instance_uuid=instance_uuid)
-                .order_by(models.InstanceAction.id)).all()
-            result = []
+        with self._reading() as conn:
+            actions = _all(conn, sa.select(_ACTION)
+                           .filter_by(instance_uuid=instance_uuid)
+                           .order_by(_ACTION.c.id))
             for action in actions:
-                events = session.scalars(
-                    sa.select(models.InstanceActionEvent)
-                    .filter_by(action_id=action.id)
-                    .order_by(models.InstanceActionEvent.id))
-                result.append(dict(_as_dict(action),
-                                   events=[_as_dict(e) for e in events]))
-            return result
+                action['events'] = _all(conn, sa.select(_EVENT)
+                                        .filter_by(action_id=action['id'])
+                                        .order_by(_EVENT.c.id))
+            return actions
 
     @_guarded
     def event_start(self, action_id, event, host=None):
-        with self._transaction() as session:
-            session.add(models.InstanceActionEvent(action_id=action_id,
-                                                   event=event, host=host))
+        with self._transaction() as conn:
+            conn.execute(sa.insert(_EVENT).values(action_id=action_id,
+                                                  event=event, host=host))
 
     # Flow owners ----------------------------------------------------------
 
@@ -614,8 +613,8 @@ class Database:
                           posting=None):
         """Record a new flow, owned by nobody yet (``posting``: the job
         board posting that is to run it)."""
-        with self._transaction() as session:
-            session.add(models.FlowOwner(
+        with self._transaction() as conn:
+            conn.execute(sa.insert(_OWNER).values(
                 flow_uuid=flow_uuid, instance_uuid=instance_uuid,
                 action=action, host=host, posting=posting, takeovers=0))
 
@@ -625,58 +624,56 @@ class Database:
         makes every later write of a previous owner fail; returns
         (token, whether another owner had run it before)."""
         token = str(uuidlib.uuid4())
-        with self._sessionmaker.begin() as session:
-            row = session.scalars(
-                sa.select(models.FlowOwner)
-                .filter_by(flow_uuid=flow_uuid).with_for_update()
-            ).one_or_none()
+        claim = dict(owner=owner, token=token, host=host,
+                     claimed_at=models.utcnow())
+        with self.engine.begin() as conn:
+            row = _first(conn, sa.select(_OWNER.c.token, _OWNER.c.takeovers)
+                         .filter_by(flow_uuid=flow_uuid).with_for_update())
             if row is None:  # a flow saved before flow owners were kept
-                row = models.FlowOwner(flow_uuid=flow_uuid,
-                                       instance_uuid=instance_uuid,
-                                       action=action, takeovers=0)
-                session.add(row)
-            taken_over = row.token is not None
-            if taken_over:
-                row.takeovers += 1
-            row.owner, row.token, row.host = owner, token, host
-            row.claimed_at = models.utcnow()
+                conn.execute(sa.insert(_OWNER).values(
+                    flow_uuid=flow_uuid, instance_uuid=instance_uuid,
+                    action=action, takeovers=0, **claim))
+                return token, False
+            taken_over = row['token'] is not None
+            conn.execute(sa.update(_OWNER).filter_by(flow_uuid=flow_uuid)
+                         .values(takeovers=row['takeovers'] + int(taken_over),
+                                 **claim))
         return token, taken_over
 
     @_guarded
     def flow_owner_get(self, flow_uuid):
-        with self._reading() as session:
-            row = session.get(models.FlowOwner, flow_uuid)
-            return _as_dict(row) if row else None
+        with self._reading() as conn:
+            return _first(conn, sa.select(_OWNER).filter_by(
+                flow_uuid=flow_uuid))
 
     @_guarded
     def flow_owner_list(self, instance_uuid=None):
-        with self._reading() as session:
-            query = sa.select(models.FlowOwner).order_by(
-                models.FlowOwner.claimed_at)
+        with self._reading() as conn:
+            query = sa.select(_OWNER).order_by(_OWNER.c.claimed_at)
             if instance_uuid is not None:
                 query = query.filter_by(instance_uuid=instance_uuid)
-            return [_as_dict(row) for row in session.scalars(query)]
+            return _all(conn, query)
 
     @_guarded
     def flow_postings_started(self, postings):
         """Of these job postings, those whose flow an owner has begun."""
         if not postings:
             return set()
-        with self._reading() as session:
-            return set(session.scalars(
-                sa.select(models.FlowOwner.posting)
-                .where(models.FlowOwner.posting.in_(list(postings)),
-                       models.FlowOwner.token.is_not(None))))
+        with self._reading() as conn:
+            return set(conn.scalars(
+                sa.select(_OWNER.c.posting)
+                .where(_OWNER.c.posting.in_(list(postings)),
+                       _OWNER.c.token.is_not(None))))
 
     @_guarded
     def flow_repost(self, flow_uuid, expected_posting, posting):
         """Compare-and-swap the flow's posting; whether this call won (of
         two that found the same posting gone, one posts again)."""
-        with self._transaction() as session:
-            return session.execute(
-                sa.update(models.FlowOwner)
-                .where(models.FlowOwner.flow_uuid == flow_uuid,
-                       models.FlowOwner.posting == expected_posting
+        with self._transaction() as conn:
+            return conn.execute(
+                sa.update(_OWNER)
+                .where(_OWNER.c.flow_uuid == flow_uuid,
+                       _OWNER.c.posting == expected_posting
                        if expected_posting is not None
-                       else models.FlowOwner.posting.is_(None))
+                       else _OWNER.c.posting.is_(None))
                 .values(posting=posting)).rowcount == 1

@@ -1,184 +1,159 @@
-"""SQLAlchemy 2 models for spawnflow's own tables (Nova's names and shapes)."""
+"""spawnflow's own tables (Nova's names and shapes), as SQLAlchemy Core
+tables: the repository functions (persistence.api) read and write them
+with Core statements, so a command that only reads never imports the
+ORM."""
 
 import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
-from sqlalchemy import orm
 
 #: Tracebacks and error texts: MySQL's TEXT stops at 64 KiB.
 LongText = sa.Text().with_variant(mysql.MEDIUMTEXT(), 'mysql')
 #: Times a duration is computed from: MySQL's DATETIME keeps whole seconds.
 PreciseDateTime = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), 'mysql')
 
+metadata = sa.MetaData()
+
 
 def utcnow():
     return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
 
 
-class Base(orm.DeclarativeBase):
-    pass
+def _id():
+    return sa.Column('id', sa.Integer, primary_key=True)
 
 
-class TimestampMixin:
-    created_at: orm.Mapped[datetime.datetime] = orm.mapped_column(
-        default=utcnow)
-    updated_at: orm.Mapped[datetime.datetime | None] = orm.mapped_column(
-        onupdate=utcnow)
+def _required(name, type_, **kwargs):
+    return sa.Column(name, type_, nullable=False, **kwargs)
 
 
-class Instance(TimestampMixin, Base):
-    __tablename__ = 'instances'
-
-    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
-    uuid: orm.Mapped[str] = orm.mapped_column(sa.String(36), unique=True)
-    display_name: orm.Mapped[str] = orm.mapped_column(sa.String(255))
-    vm_state: orm.Mapped[str] = orm.mapped_column(sa.String(255), index=True)
-    task_state: orm.Mapped[str | None] = orm.mapped_column(sa.String(255))
-    host: orm.Mapped[str | None] = orm.mapped_column(sa.String(255),
-                                                     index=True)
-    image_ref: orm.Mapped[str | None] = orm.mapped_column(sa.String(255))
-    flavor_name: orm.Mapped[str] = orm.mapped_column(sa.String(255))
-    vcpus: orm.Mapped[int]
-    memory_mb: orm.Mapped[int]
-    root_gb: orm.Mapped[int]
-    launched_at: orm.Mapped[datetime.datetime | None]
-    deleted_at: orm.Mapped[datetime.datetime | None]
-    deleted: orm.Mapped[bool] = orm.mapped_column(default=False, index=True)
+def _optional(name, type_, **kwargs):
+    return sa.Column(name, type_, nullable=True, **kwargs)
 
 
-class BlockDeviceMapping(TimestampMixin, Base):
-    __tablename__ = 'block_device_mappings'
-    __table_args__ = (
-        sa.UniqueConstraint('instance_uuid', 'bdm_index',
-                            name='uniq_bdm0instance_uuid0bdm_index'),
-    )
-
-    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
-    instance_uuid: orm.Mapped[str] = orm.mapped_column(
-        sa.ForeignKey('instances.uuid'), index=True)
-    #: Position in the request: with the instance uuid, it names the
-    #: volume this mapping makes, so a re-run finds it instead of making
-    #: another.
-    bdm_index: orm.Mapped[int]
-    source_type: orm.Mapped[str] = orm.mapped_column(sa.String(255))
-    destination_type: orm.Mapped[str] = orm.mapped_column(sa.String(255))
-    #: image, snapshot or volume id the mapping starts from.
-    uuid: orm.Mapped[str | None] = orm.mapped_column(sa.String(255))
-    volume_id: orm.Mapped[str | None] = orm.mapped_column(sa.String(255))
-    volume_size: orm.Mapped[int | None]
-    boot_index: orm.Mapped[int | None]
-    device_name: orm.Mapped[str | None] = orm.mapped_column(sa.String(255))
-    delete_on_termination: orm.Mapped[bool] = orm.mapped_column(
-        default=False)
-    connection_info: orm.Mapped[dict | None] = orm.mapped_column(sa.JSON)
-    attachment_id: orm.Mapped[str | None] = orm.mapped_column(sa.String(36))
+def _instance_uuid():
+    return _required('instance_uuid', sa.ForeignKey('instances.uuid'),
+                     index=True)
 
 
-class InstanceFault(Base):
-    __tablename__ = 'instance_faults'
-
-    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
-    created_at: orm.Mapped[datetime.datetime] = orm.mapped_column(
-        default=utcnow)
-    instance_uuid: orm.Mapped[str] = orm.mapped_column(
-        sa.ForeignKey('instances.uuid'), index=True)
-    code: orm.Mapped[int]
-    message: orm.Mapped[str] = orm.mapped_column(sa.String(255))
-    details: orm.Mapped[str | None] = orm.mapped_column(LongText)
-    host: orm.Mapped[str | None] = orm.mapped_column(sa.String(255))
+def _timestamps():
+    return (_required('created_at', sa.DateTime, default=utcnow),
+            _optional('updated_at', sa.DateTime, onupdate=utcnow))
 
 
-class InstanceAction(Base):
-    __tablename__ = 'instance_actions'
+instances = sa.Table(
+    'instances', metadata,
+    _id(),
+    _required('uuid', sa.String(36), unique=True),
+    _required('display_name', sa.String(255)),
+    _required('vm_state', sa.String(255), index=True),
+    _optional('task_state', sa.String(255)),
+    _optional('host', sa.String(255), index=True),
+    _optional('image_ref', sa.String(255)),
+    _required('flavor_name', sa.String(255)),
+    _required('vcpus', sa.Integer),
+    _required('memory_mb', sa.Integer),
+    _required('root_gb', sa.Integer),
+    _optional('launched_at', sa.DateTime),
+    _optional('deleted_at', sa.DateTime),
+    _required('deleted', sa.Boolean, default=False, index=True),
+    *_timestamps())
 
-    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
-    action: orm.Mapped[str] = orm.mapped_column(sa.String(255))
-    instance_uuid: orm.Mapped[str] = orm.mapped_column(
-        sa.ForeignKey('instances.uuid'), index=True)
-    request_id: orm.Mapped[str] = orm.mapped_column(sa.String(255))
-    start_time: orm.Mapped[datetime.datetime] = orm.mapped_column(
-        PreciseDateTime, default=utcnow)
-    finish_time: orm.Mapped[datetime.datetime | None] = orm.mapped_column(
-        PreciseDateTime)
-    message: orm.Mapped[str | None] = orm.mapped_column(sa.String(255))
+block_device_mappings = sa.Table(
+    'block_device_mappings', metadata,
+    _id(),
+    _instance_uuid(),
+    # Position in the request: with the instance uuid, it names the volume
+    # this mapping makes, so a re-run finds it instead of making another.
+    _required('bdm_index', sa.Integer),
+    _required('source_type', sa.String(255)),
+    _required('destination_type', sa.String(255)),
+    # image, snapshot or volume id the mapping starts from.
+    _optional('uuid', sa.String(255)),
+    _optional('volume_id', sa.String(255)),
+    _optional('volume_size', sa.Integer),
+    _optional('boot_index', sa.Integer),
+    _optional('device_name', sa.String(255)),
+    _required('delete_on_termination', sa.Boolean, default=False),
+    _optional('connection_info', sa.JSON),
+    _optional('attachment_id', sa.String(36)),
+    *_timestamps(),
+    sa.UniqueConstraint('instance_uuid', 'bdm_index',
+                        name='uniq_bdm0instance_uuid0bdm_index'))
 
+instance_faults = sa.Table(
+    'instance_faults', metadata,
+    _id(),
+    _required('created_at', sa.DateTime, default=utcnow),
+    _instance_uuid(),
+    _required('code', sa.Integer),
+    _required('message', sa.String(255)),
+    _optional('details', LongText),
+    _optional('host', sa.String(255)))
 
-class InstanceActionEvent(Base):
-    __tablename__ = 'instance_actions_events'
+instance_actions = sa.Table(
+    'instance_actions', metadata,
+    _id(),
+    _required('action', sa.String(255)),
+    _instance_uuid(),
+    _required('request_id', sa.String(255)),
+    _required('start_time', PreciseDateTime, default=utcnow),
+    _optional('finish_time', PreciseDateTime),
+    _optional('message', sa.String(255)))
 
-    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
-    action_id: orm.Mapped[int] = orm.mapped_column(
-        sa.ForeignKey('instance_actions.id'), index=True)
-    event: orm.Mapped[str] = orm.mapped_column(sa.String(255))
-    start_time: orm.Mapped[datetime.datetime] = orm.mapped_column(
-        PreciseDateTime, default=utcnow)
-    finish_time: orm.Mapped[datetime.datetime | None] = orm.mapped_column(
-        PreciseDateTime)
-    #: Success, Error or Reverted.
-    result: orm.Mapped[str | None] = orm.mapped_column(sa.String(255))
-    details: orm.Mapped[str | None] = orm.mapped_column(LongText)
-    #: The owner (process or conductor) that ran it.
-    host: orm.Mapped[str | None] = orm.mapped_column(sa.String(255))
+instance_actions_events = sa.Table(
+    'instance_actions_events', metadata,
+    _id(),
+    _required('action_id', sa.ForeignKey('instance_actions.id'), index=True),
+    _required('event', sa.String(255)),
+    _required('start_time', PreciseDateTime, default=utcnow),
+    _optional('finish_time', PreciseDateTime),
+    # Success, Error or Reverted.
+    _optional('result', sa.String(255)),
+    _optional('details', LongText),
+    # The owner (process or conductor) that ran it.
+    _optional('host', sa.String(255)))
 
+#: What the user gave for the guest's config drive (user-data and
+#: network-config, byte for byte), apart from the instance row so listings
+#: never load it; removed when the instance is deleted.
+instance_user_data = sa.Table(
+    'instance_user_data', metadata,
+    sa.Column('instance_uuid', sa.String(36), primary_key=True),
+    _optional('user_data', sa.LargeBinary),
+    _optional('network_config', sa.LargeBinary))
 
-class InstanceUserData(Base):
-    """What the user gave for the guest's config drive (user-data and
-    network-config, byte for byte), apart from the instance row so
-    listings never load it; removed when the instance is deleted."""
+#: Who runs a flow (one row per flow detail), and the fencing token of
+#: their claim: every write of an owner checks its token in the same
+#: transaction, so once another owner has taken the flow over (a new
+#: token), nothing of the old owner's lands.
+flow_owners = sa.Table(
+    'flow_owners', metadata,
+    sa.Column('flow_uuid', sa.String(36), primary_key=True),
+    _required('instance_uuid', sa.String(36), index=True),
+    _required('action', sa.String(255)),
+    # The host whose process started or last claimed it.
+    _optional('host', sa.String(255)),
+    _optional('owner', sa.String(255)),
+    _optional('token', sa.String(36)),
+    # The job board posting that may run it (others are stale copies).
+    _optional('posting', sa.String(36)),
+    _optional('claimed_at', sa.DateTime),
+    # How many times an owner took it over from another.
+    _required('takeovers', sa.Integer, default=0, server_default='0'))
 
-    __tablename__ = 'instance_user_data'
+#: One row per host: locked while a claim is checked and recorded.
+compute_nodes = sa.Table(
+    'compute_nodes', metadata,
+    sa.Column('host', sa.String(255), primary_key=True),
+    _optional('claims_updated_at', sa.DateTime))
 
-    instance_uuid: orm.Mapped[str] = orm.mapped_column(sa.String(36),
-                                                       primary_key=True)
-    user_data: orm.Mapped[bytes | None] = orm.mapped_column(sa.LargeBinary)
-    network_config: orm.Mapped[bytes | None] = orm.mapped_column(
-        sa.LargeBinary)
-
-
-class FlowOwner(Base):
-    """Who runs a flow (one row per flow detail), and the fencing token of
-    their claim: every write of an owner checks its token in the same
-    transaction, so once another owner has taken the flow over (a new
-    token), nothing of the old owner's lands."""
-
-    __tablename__ = 'flow_owners'
-
-    flow_uuid: orm.Mapped[str] = orm.mapped_column(sa.String(36),
-                                                   primary_key=True)
-    instance_uuid: orm.Mapped[str] = orm.mapped_column(sa.String(36),
-                                                       index=True)
-    action: orm.Mapped[str] = orm.mapped_column(sa.String(255))
-    #: The host whose process started or last claimed it.
-    host: orm.Mapped[str | None] = orm.mapped_column(sa.String(255))
-    owner: orm.Mapped[str | None] = orm.mapped_column(sa.String(255))
-    token: orm.Mapped[str | None] = orm.mapped_column(sa.String(36))
-    #: The job board posting that may run it (others are stale copies).
-    posting: orm.Mapped[str | None] = orm.mapped_column(sa.String(36))
-    claimed_at: orm.Mapped[datetime.datetime | None]
-    #: How many times an owner took it over from another.
-    takeovers: orm.Mapped[int] = orm.mapped_column(default=0,
-                                                   server_default='0')
-
-
-class ComputeNode(Base):
-    """One row per host: locked while a claim is checked and recorded."""
-
-    __tablename__ = 'compute_nodes'
-
-    host: orm.Mapped[str] = orm.mapped_column(sa.String(255),
-                                              primary_key=True)
-    claims_updated_at: orm.Mapped[datetime.datetime | None]
-
-
-class Deployment(Base):
-    """One row: the tag ``db sync`` chose for this database. Volumes and
-    domains carry it, so orphan reaping never touches another deployment's
-    resources on a shared Cinder or hypervisor."""
-
-    __tablename__ = 'deployment'
-
-    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
-    tag: orm.Mapped[str] = orm.mapped_column(sa.String(64))
-    created_at: orm.Mapped[datetime.datetime] = orm.mapped_column(
-        default=utcnow)
+#: One row: the tag ``db sync`` chose for this database. Volumes and
+#: domains carry it, so orphan reaping never touches another deployment's
+#: resources on a shared Cinder or hypervisor.
+deployment = sa.Table(
+    'deployment', metadata,
+    _id(),
+    _required('tag', sa.String(64)),
+    _required('created_at', sa.DateTime, default=utcnow))

@@ -29,7 +29,7 @@ TASKFLOW_TABLES = {'logbooks', 'flowdetails', 'atomdetails'}
 
 def _ours(name, type_, parent_names):
     """Compare spawnflow's tables only: TaskFlow's share the database."""
-    tables = models.Base.metadata.tables
+    tables = models.metadata.tables
     if type_ == 'schema':
         return True
     if type_ == 'table':
@@ -43,11 +43,11 @@ def model_differences(engine):
         context = alembic_migration.MigrationContext.configure(
             conn, opts={'include_name': _ours, 'compare_type': True,
                         'compare_server_default': True})
-        return autogenerate.compare_metadata(context, models.Base.metadata)
+        return autogenerate.compare_metadata(context, models.metadata)
 
 
 def test_models_cover_the_expected_tables():
-    assert set(models.Base.metadata.tables) == SPAWNFLOW_TABLES
+    assert set(models.metadata.tables) == SPAWNFLOW_TABLES
 
 
 def test_empty_database_differs_by_every_table(tmp_path):

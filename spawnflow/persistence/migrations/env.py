@@ -22,7 +22,7 @@ def _run(connection=None, url=None):
     dialect = connection.dialect.name if connection is not None else (
         sa.engine.make_url(url).get_backend_name())
     context.configure(connection=connection, url=url,
-                      target_metadata=models.Base.metadata,
+                      target_metadata=models.metadata,
                       version_table=VERSION_TABLE,
                       render_as_batch=dialect == 'sqlite')
     with context.begin_transaction():
