@@ -6,12 +6,44 @@ ORM."""
 import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import mysql
 
-#: Tracebacks and error texts: MySQL's TEXT stops at 64 KiB.
-LongText = sa.Text().with_variant(mysql.MEDIUMTEXT(), 'mysql')
-#: Times a duration is computed from: MySQL's DATETIME keeps whole seconds.
-PreciseDateTime = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), 'mysql')
+#: Dialect names of MySQL and MariaDB.
+MYSQL = ('mysql', 'mariadb')
+
+
+class _MySQLVariant(sa.types.TypeDecorator):
+    """A type that is another on MySQL and MariaDB, whose dialect is
+    imported there only (it costs a process that uses another database
+    30 ms to import: what with_variant() would need)."""
+
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name in MYSQL:
+            return self.on_mysql()
+        return self.impl_instance
+
+
+class LongText(_MySQLVariant):
+    """Tracebacks and error texts: MySQL's TEXT stops at 64 KiB."""
+
+    impl = sa.Text
+
+    def on_mysql(self):
+        from sqlalchemy.dialects import mysql
+        return mysql.MEDIUMTEXT()
+
+
+class PreciseDateTime(_MySQLVariant):
+    """Times a duration is computed from: MySQL's DATETIME keeps whole
+    seconds."""
+
+    impl = sa.DateTime
+
+    def on_mysql(self):
+        from sqlalchemy.dialects import mysql
+        return mysql.DATETIME(fsp=6)
+
 
 metadata = sa.MetaData()
 
