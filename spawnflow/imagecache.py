@@ -13,11 +13,15 @@ live users only, not every image its history names.
 
 Whatever an image service says, the data is held to what the build needs:
 a download stops once it passes ``max_download_bytes`` of the disk it is
-for, its digest is computed as it streams, and the whole file's format
-and virtual size are checked before it becomes a base. A download that
+for, its digest is computed as it streams (in a thread of its own, with
+the writes: hashlib and the file release the GIL, so hashing runs while
+the next chunk is read), and the whole file's format and virtual size are
+checked before it becomes a base. A download that
 fails transiently starts again, as the image driver's retry policy says.
 """
 
+import collections
+import concurrent.futures
 import contextlib
 import glob
 import hashlib
@@ -32,6 +36,8 @@ from spawnflow import exception
 from spawnflow import fileutils
 
 MiB = 1024 ** 2
+#: Chunks read ahead of the digest and the writes, at most.
+CHUNKS_AHEAD = 4
 #: The records beside a base (``.<name>.<kind>``): the instance whose fetch
 #: downloaded it, and its image.
 OWNER, IMAGE = 'owner', 'image'
@@ -246,23 +252,38 @@ def qemu_format(disk_format):
 def write_verified(image, chunks, stream, max_bytes, progress=None):
     """Write the image's ``chunks`` to ``stream``, computing their digest
     as they come; refuse an image that says it is, or turns out to be,
-    larger than ``max_bytes``, and one whose digest is not the image's."""
+    larger than ``max_bytes``, and one whose digest is not the image's.
+
+    The digest and the writes run in a thread of their own, in order, at
+    most CHUNKS_AHEAD chunks behind the reads; the first error of either
+    side ends the whole, after the writes already handed over are done.
+    """
     if image.get('size') is not None and image['size'] > max_bytes:
         raise exception.ImageError(
             'Image %s is %d bytes; the disk it is for takes at most %d.'
             % (image['id'], image['size'], max_bytes))
     digest = hashlib.new(image['hash_algo'])
-    done = 0
-    for chunk in chunks:
-        done += len(chunk)
-        if done > max_bytes:
-            raise exception.ImageError(
-                'Image %s sent more than %d bytes, more than the disk it is '
-                'for takes.' % (image['id'], max_bytes))
+
+    def consume(chunk):
         digest.update(chunk)
         stream.write(chunk)
-        if progress:
-            progress(done, image.get('size'))
+    done = 0
+    pending = collections.deque()
+    with concurrent.futures.ThreadPoolExecutor(
+            1, thread_name_prefix='spawnflow-digest') as writer:
+        for chunk in chunks:
+            done += len(chunk)
+            if done > max_bytes:
+                raise exception.ImageError(
+                    'Image %s sent more than %d bytes, more than the disk it '
+                    'is for takes.' % (image['id'], max_bytes))
+            pending.append(writer.submit(consume, chunk))
+            if len(pending) > CHUNKS_AHEAD:
+                pending.popleft().result()
+            if progress:
+                progress(done, image.get('size'))
+        for written in pending:
+            written.result()
     if digest.hexdigest() != image['hash_value']:
         raise exception.ImageChecksumMismatch(
             image['id'], image['hash_algo'], image['hash_value'],
