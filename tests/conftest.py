@@ -19,6 +19,11 @@ from tests.fixtures.postgresql import postgresql_url  # noqa: F401
 from tests.fixtures.redis import jobboard_namespace  # noqa: F401
 from tests.fixtures.redis import redis_server  # noqa: F401
 
+#: A 1 GiB blank volume the instance deletes with itself (server create's
+#: --block-device).
+BLANK_VOLUME = ('source=blank,destination=volume,size=1,'
+                'delete-on-termination=true')
+
 
 def write_config(path, state_path, connection=None, extra=''):
     lines = ['[DEFAULT]', 'state_path = %s' % state_path,

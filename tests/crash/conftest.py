@@ -21,7 +21,7 @@ from tests import conftest  # noqa: E402
 from tests.fixtures import libvirt_qemu  # noqa: E402
 from tests.functional import openstack  # noqa: E402
 
-BLANK = 'source=blank,destination=volume,size=1,delete-on-termination=true'
+BLANK = conftest.BLANK_VOLUME
 
 
 class Setup:

@@ -18,7 +18,7 @@ from tests import conftest
 from tests.functional import leaks
 from tests.functional import transitions
 
-VOLUME = 'source=blank,destination=volume,size=1,delete-on-termination=true'
+VOLUME = conftest.BLANK_VOLUME
 
 
 def _root_bdm(client, uuid):

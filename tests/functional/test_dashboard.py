@@ -21,7 +21,7 @@ from spawnflow import inspection
 from tests import conftest
 from tests.functional.test_cli import MARKUP_NAME
 
-BLANK = 'source=blank,destination=volume,size=1,delete-on-termination=true'
+BLANK = conftest.BLANK_VOLUME
 SECRET = 'hunter2-do-not-show'
 
 

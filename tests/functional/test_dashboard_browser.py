@@ -18,9 +18,10 @@ from spawnflow import conf as spawnflow_conf
 from spawnflow import dashboard
 from spawnflow import faultinject
 from spawnflow import inspection
+from tests import conftest
 from tests.functional import transitions
 
-BLANK = 'source=blank,destination=volume,size=1,delete-on-termination=true'
+BLANK = conftest.BLANK_VOLUME
 SHAPE = [(0, 'image', 'local'), (1, 'blank', 'volume'),
          (2, 'blank', 'volume')]
 #: Seconds the page may take to show a change (it polls every 0.2 s).

@@ -20,6 +20,7 @@ from taskflow import states
 
 from spawnflow import api
 from spawnflow import conf as spawnflow_conf
+from tests import conftest
 from tests.crash import checks
 from tests.fixtures import faultproxy
 from tests.fixtures import openstack as osf
@@ -29,7 +30,7 @@ from tests.functional import transitions
 SEED = int(os.environ.get('SPAWNFLOW_FAULT_SEED', '20261201'))
 BUILDS = 30
 THREADS = 3
-BLANK = 'source=blank,destination=volume,size=1,delete-on-termination=true'
+BLANK = conftest.BLANK_VOLUME
 #: Small enough for all the builds to fit the test driver's host at once.
 SMALL = {'vcpus': 1, 'ram': 64, 'disk': 1}
 

@@ -24,7 +24,7 @@ from spawnflow.flows import delete
 from tests import conftest
 from tests.functional.test_cli import Cli
 
-BLANK = 'source=blank,destination=volume,size=1,delete-on-termination=true'
+BLANK = conftest.BLANK_VOLUME
 SVG = '{http://www.w3.org/2000/svg}'
 
 

@@ -23,7 +23,7 @@ from tests.fixtures.metrics import value as _count
 from tests.fixtures import openstack as osf
 
 
-BLANK = 'source=blank,destination=volume,size=1,delete-on-termination=true'
+BLANK = conftest.BLANK_VOLUME
 
 
 @pytest.fixture

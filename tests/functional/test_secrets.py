@@ -30,7 +30,7 @@ CONNECTION_SECRETS = {'auth_password': 'chap-password-51d0e2',
                       'keyring': 'AQBkeyring-8c1f3a==',
                       'secret': 'rbd-secret-2b7e90',
                       'access_key': 'access-key-d4c6a1'}
-VOLUME = 'source=blank,destination=volume,size=1,delete-on-termination=true'
+VOLUME = conftest.BLANK_VOLUME
 
 
 @pytest.fixture

@@ -14,13 +14,14 @@ from taskflow import states
 
 from spawnflow import api
 from spawnflow import conf as spawnflow_conf
+from tests import conftest
 from tests.crash import checks
 from tests.fixtures import faultproxy
 from tests.fixtures import openstack as osf
 from tests.functional import openstack
 from tests.functional import transitions
 
-BLANK = 'source=blank,destination=volume,size=1,delete-on-termination=true'
+BLANK = conftest.BLANK_VOLUME
 #: Retried at once, once: failures are the test's own, not passing ones.
 RETRIES = ('[DEFAULT]\nservice_retry_interval = 0\n'
            '[cinder]\nhttp_retries = 1\n[glance]\nnum_retries = 1\n')
