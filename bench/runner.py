@@ -3,7 +3,10 @@
 A case measures one sample (a rate, or seconds) when called. Every round
 runs every case once, in an order that rotates from round to round, after
 one untimed warm-up round, so that what the machine does meanwhile (other
-load, caches, the CPU's clock) falls on all cases alike. Each case's
+load, caches, the CPU's clock) falls on all cases alike. Before each
+sample, untimed, the garbage of the cases before is collected and their
+writes are flushed to disk (a 512 MiB download leaves dirty pages whose
+writeback would otherwise land on the next case, whichever it is). Each case's
 median is then compared with its baseline's, a case of the same group
 measured in the same rounds, and with its goal where it has one.
 
@@ -19,6 +22,8 @@ each module's own main runs its own.
 import argparse
 import contextlib
 import dataclasses
+import gc
+import os
 import pathlib
 import resource
 import shutil
@@ -91,6 +96,8 @@ def measure(cases, rounds, log=sys.stderr):
     for number in range(rounds + 1):
         shift = number % len(cases)
         for case in cases[shift:] + cases[:shift]:
+            gc.collect()
+            os.sync()
             cpu, wall = _cpu(), time.perf_counter()
             sample = case.measure()
             cores = (_cpu() - cpu) / (time.perf_counter() - wall)
