@@ -14,9 +14,9 @@ MYSQL = ('mysql', 'mariadb')
 class _MySQLVariant(sa.types.TypeDecorator):
     """A type that is another on MySQL and MariaDB, whose dialect is
     imported there only (it costs a process that uses another database
-    30 ms to import: what with_variant() would need)."""
-
-    cache_ok = True
+    30 ms to import: what with_variant() would need). Each subclass says
+    cache_ok itself: SQLAlchemy does not inherit it, and a statement with
+    a type that does not is compiled anew every time."""
 
     def load_dialect_impl(self, dialect):
         if dialect.name in MYSQL:
@@ -28,6 +28,7 @@ class LongText(_MySQLVariant):
     """Tracebacks and error texts: MySQL's TEXT stops at 64 KiB."""
 
     impl = sa.Text
+    cache_ok = True
 
     def on_mysql(self):
         from sqlalchemy.dialects import mysql
@@ -39,6 +40,7 @@ class PreciseDateTime(_MySQLVariant):
     seconds."""
 
     impl = sa.DateTime
+    cache_ok = True
 
     def on_mysql(self):
         from sqlalchemy.dialects import mysql
