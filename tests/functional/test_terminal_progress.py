@@ -144,8 +144,10 @@ def terminal(tmp_path):
         term.close()
 
 
+#: rich's transfer speed: bytes/s, kB/s, MB/s or, on loopback, GB/s.
+_SPEED = r'[\d.]+ (?:bytes|[kMG]B)/s'
 _HELD_BAR = re.compile(r'fetch-image .*\b(\d+\.\d)/(\d+\.\d) MB\s+'
-                       r'[\d.]+ [kM]B/s')
+                       + _SPEED)
 
 
 def _held(screen):
@@ -171,7 +173,7 @@ def test_terminal_shows_build_line_download_bar_failure_and_reverts(
     build = re.match(r'\S+ building fetch-image \(task (\d+) of (\d+)\) '
                      r'\d:\d\d:\d\d$', held[0])
     assert build and 1 < int(build[1]) < int(build[2]), held
-    assert re.match(r'fetch-image .* 3\.1/6\.3 MB [\d.]+ [kM]B/s '
+    assert re.match(r'fetch-image .* 3\.1/6\.3 MB ' + _SPEED + ' '
                     r'(\d:\d\d:\d\d|-:--:--)$', held[1]), held
 
     image_server.release.set()
