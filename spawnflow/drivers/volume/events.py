@@ -78,8 +78,10 @@ class VolumeEvents:
     error = info
 
     def stop(self):
+        """Stop listening, once the notifications being handled are done:
+        waited for without the lock, which their handler (info) takes."""
         with self._lock:
-            if self._server is not None:
-                self._server.stop()
-                self._server.wait()
-                self._server = None
+            server, self._server = self._server, None
+        if server is not None:
+            server.stop()
+            server.wait()
