@@ -5,6 +5,7 @@ posting, waiting or not, keep-alive, takeover, fencing, metrics."""
 import contextlib
 import os
 import threading
+import time
 import urllib.request
 
 import pytest
@@ -393,6 +394,18 @@ def test_a_local_volume_a_lost_owner_is_still_creating_is_not_adopted(
     assert client.orphans() == []
 
 
+def _scrape_once_consumed(conductor, jobs, timeout=30):
+    """The conductor's metrics once it has consumed ``jobs`` jobs: it
+    consumes a job (and counts it) after the client saw its flow end."""
+    deadline = time.monotonic() + timeout
+    while True:
+        scrape = conductor.scrape()
+        if (_count(scrape, 'spawnflow_jobs_consumed_total') >= jobs
+                or time.monotonic() > deadline):
+            return scrape
+        threading.Event().wait(0.05)
+
+
 def test_metrics_count_builds_and_reverts(client, image, board_config):
     with conductors(board_config, 'c1', metrics=True) as (c1,):
         built = [client.build('ok-%d' % n, flavor='m1.tiny',
@@ -403,7 +416,7 @@ def test_metrics_count_builds_and_reverts(client, image, board_config):
                               image=image['id'])
         assert failed['vm_state'] == 'error'
         client.delete(built[0]['uuid'])
-        scrape = c1.scrape()
+        scrape = _scrape_once_consumed(c1, 6)
     assert _count(scrape, 'spawnflow_flows_started_total',
                   '{action="create"}') == 5
     assert _count(scrape, 'spawnflow_flows_finished_total',
