@@ -8,10 +8,12 @@ Its saves also read before they write: an atom save selects the row and
 merges into it, a flow save (each flow state change) reads every atom of
 the flow and rewrites them all, and a logbook save reads the whole book.
 TaskFlow's storage always saves whole, current details (clones of what it
-holds) and saves each atom change with an atom save, so here an atom save
-is one UPDATE, a flow save updates the flow row and inserts only the
-atoms not known to be saved, and a logbook save writes each row by its
-uuid (an UPDATE, or an INSERT where there was none).
+holds) and saves each atom change with an atom save, so here the atom
+saves of a transaction are one UPDATE (a CASE on the uuid per column), a
+flow save updates the flow row and inserts only the atoms not known to
+be saved (as their latest saves have them), and a logbook save writes
+each row by its uuid (an INSERT that updates the row it finds: one
+statement).
 
 A save that changes nothing but an atom's progress (TaskFlow saves the
 0.0 a task reports as it starts, the 1.0 after its result, and whatever
@@ -40,22 +42,29 @@ with atoms (exception text, traceback) are masked of secrets first.
 
 Each of a flow's transactions first checks that its owner still holds
 the flow (the owner's fencing token, spawnflow.ownership.Fence), so the
-saves of an owner whose flow was taken over never land.
+saves of an owner whose flow was taken over never land. The check is a
+condition of the transaction's first UPDATE (ownership.HELD), which
+locks the owner row as a read FOR UPDATE would: on PostgreSQL a save is
+then BEGIN, one UPDATE and COMMIT, where a read of the token first was
+one more round trip.
 
 Finding unfinished flows reads only them: one query on the flow details'
 state, then those details and their atoms, however much history is kept.
 """
 
 import collections
+import importlib
 import json
 import threading
 
+from oslo_utils import timeutils
 import sqlalchemy as sa
 from taskflow import exceptions as tf_exceptions
 from taskflow.persistence.backends import impl_sqlalchemy
 from taskflow.persistence import models
 from taskflow import states
 
+from spawnflow import ownership
 from spawnflow.persistence import errors
 from spawnflow import retry
 from spawnflow import secrets
@@ -114,12 +123,17 @@ class Connection(impl_sqlalchemy.Connection):
 
     def __init__(self, backend, upgrade_lock):
         super().__init__(backend, upgrade_lock)
-        self._update_atom = _update_by_uuid(self._tables.atomdetails)
-        self._update_flow = _update_by_uuid(self._tables.flowdetails)
-        self._update_book = _update_by_uuid(self._tables.logbooks)
+        dialect = self._engine.dialect.name
+        self._update_atoms = _UpdateByUuid(self._tables.atomdetails,
+                                           'atom details')
+        self._update_flow = _UpdateByUuid(self._tables.flowdetails,
+                                          'flow details')
         self._insert_atom = self._tables.atomdetails.insert()
-        self._insert_flow = self._tables.flowdetails.insert()
-        self._insert_book = self._tables.logbooks.insert()
+        self._upsert_flow = _upsert(dialect, self._tables.flowdetails,
+                                    ('updated_at', 'meta', 'name', 'state'))
+        self._upsert_book = _upsert(dialect, self._tables.logbooks,
+                                    ('created_at', 'updated_at', 'meta',
+                                     'name'))
         #: Atom uuid -> its last save without progress (as text).
         self._saved_atoms = _Remembered(REMEMBERED_ATOMS)
         #: Flow uuid -> the uuids of all its atoms that have rows (known
@@ -232,74 +246,65 @@ class Connection(impl_sqlalchemy.Connection):
 
     def _write(self, details, fence, also):
         rows = {}
+        flows = [detail for detail in details
+                 if isinstance(detail, models.FlowDetail)]
+        atoms = [detail for detail in details
+                 if isinstance(detail, models.AtomDetail)]
+        latest = {atom_detail.uuid: atom_detail for atom_detail in atoms}
         with self._engine.begin() as conn:
-            if fence is not None:
-                fence.check(conn)
-            for detail in details:
-                if isinstance(detail, models.FlowDetail):
-                    if conn.execute(self._update_flow,
-                                    _by_uuid(detail.to_dict())
-                                    ).rowcount == 0:
-                        raise tf_exceptions.NotFound(
-                            "No flow details found with uuid '%s'"
-                            % detail.uuid)
-                    rows[detail.uuid] = self._save_atoms(conn, detail,
-                                                         update=False)
-                else:
-                    self._write_atom(conn, detail)
+            # The transaction's first statement (a flow's update, or else
+            # the atoms') checks the fence and locks the owner row.
+            inserted = set()
+            for flow_detail in flows:
+                self._update_flow(conn, [flow_detail.to_dict()], fence)
+                fence = None
+                rows[flow_detail.uuid], new = self._save_atoms(
+                    conn, flow_detail, latest)
+                inserted |= new
+            self._update_atoms(conn, [atom_detail.to_dict()
+                                      for atom_detail in atoms
+                                      if atom_detail.uuid not in inserted],
+                               fence)
             if also is not None:
                 also(conn)
         return rows
 
-    def _write_atom(self, conn, atom_detail):
-        result = conn.execute(self._update_atom,
-                              _by_uuid(atom_detail.to_dict()))
-        if result.rowcount == 0:
-            raise tf_exceptions.NotFound(
-                "No atom details found with uuid '%s'" % atom_detail.uuid)
-
-    def _save_atoms(self, conn, flow_detail, update, new_flow=False):
-        """Insert the atoms of a flow detail its rows lack, and with
-        ``update`` write the others; the flow's atom rows are read only
-        when this connection does not know them. Returns the uuids of
-        the flow's atoms that have rows."""
-        if new_flow:
-            saved = set()
-        else:
-            saved = self._atom_rows.get(flow_detail.uuid)
-            if saved is None:
-                atomdetails = self._tables.atomdetails
-                saved = set(conn.scalars(
-                    sa.select(atomdetails.c.uuid)
-                    .where(atomdetails.c.parent_uuid == flow_detail.uuid)))
-        rows = []
-        for atom_detail in flow_detail:
-            if atom_detail.uuid in saved:
-                if update:
-                    self._write_atom(conn, atom_detail)
-                continue
-            rows.append(dict(atom_detail.to_dict(),
-                             parent_uuid=flow_detail.uuid,
-                             atom_type=models.atom_detail_type(atom_detail)))
+    def _save_atoms(self, conn, flow_detail, latest=None):
+        """Insert the atoms of a flow detail its rows lack, each as its
+        save in ``latest`` (uuid -> detail) has it if there is one; the
+        flow's atom rows are read only when this connection does not know
+        them. Returns the uuids of the flow's atoms that have rows, and
+        those of the atoms inserted."""
+        saved = self._atom_rows.get(flow_detail.uuid)
+        if saved is None and len(flow_detail):
+            atomdetails = self._tables.atomdetails
+            saved = set(conn.scalars(
+                sa.select(atomdetails.c.uuid)
+                .where(atomdetails.c.parent_uuid == flow_detail.uuid)))
+        saved = saved or frozenset()
+        rows = [dict((latest or {}).get(atom_detail.uuid, atom_detail)
+                     .to_dict(), parent_uuid=flow_detail.uuid,
+                     atom_type=models.atom_detail_type(atom_detail))
+                for atom_detail in flow_detail
+                if atom_detail.uuid not in saved]
         if rows:
             conn.execute(self._insert_atom, rows)  # one statement
-        return set(saved) | {row['uuid'] for row in rows}
+        inserted = {row['uuid'] for row in rows}
+        return saved | inserted, inserted
 
     def _write_book(self, book):
+        rows = {}
         with self._engine.begin() as conn:
-            if conn.execute(self._update_book,
-                            _by_uuid(book.to_dict())).rowcount == 0:
-                conn.execute(self._insert_book, book.to_dict())
-            rows = {}
+            conn.execute(self._upsert_book, book.to_dict())
             for flow_detail in book:
-                new_flow = conn.execute(
-                    self._update_flow,
-                    _by_uuid(flow_detail.to_dict())).rowcount == 0
-                if new_flow:
-                    conn.execute(self._insert_flow, dict(
-                        flow_detail.to_dict(), parent_uuid=book.uuid))
-                rows[flow_detail.uuid] = self._save_atoms(
-                    conn, flow_detail, update=True, new_flow=new_flow)
+                conn.execute(self._upsert_flow, dict(
+                    flow_detail.to_dict(), parent_uuid=book.uuid,
+                    updated_at=timeutils.utcnow()))
+                rows[flow_detail.uuid], inserted = self._save_atoms(
+                    conn, flow_detail)
+                self._update_atoms(conn, [
+                    atom_detail.to_dict() for atom_detail in flow_detail
+                    if atom_detail.uuid not in inserted])
         self._remember(rows, [atom_detail for flow_detail in book
                               for atom_detail in flow_detail])
         return book
@@ -441,18 +446,82 @@ def _without_progress(values):
     return json.dumps(dict(values, meta=meta), sort_keys=True, default=repr)
 
 
-def _update_by_uuid(table):
-    """UPDATE of every column a detail's to_dict() has, by its uuid."""
-    columns = [c.name for c in table.columns
-               if c.name not in ('uuid', 'parent_uuid', 'atom_type',
-                                 'created_at', 'updated_at')]
-    return (table.update()
-            .where(table.c.uuid == sa.bindparam('_uuid'))
-            .values({name: sa.bindparam(name) for name in columns}))
+class _UpdateByUuid:
+    """Writes whole details over their rows, found by uuid: one UPDATE
+    statement however many rows (each column a CASE on the uuid when
+    more than one), built once per number of rows, with bound parameters
+    (so SQLAlchemy does not coerce values anew). With a fence, the
+    statement checks it too (ownership.HELD). Raises NotFound when a
+    detail has no row, ClaimLost when the fence refused the write."""
+
+    #: Columns a save leaves: the key, what only the insert sets, and
+    #: updated_at (the table's onupdate sets it).
+    KEPT = ('uuid', 'parent_uuid', 'atom_type', 'created_at', 'updated_at')
+
+    def __init__(self, table, what):
+        self._table = table
+        self._what = what
+        self._columns = [column for column in table.columns
+                         if column.name not in self.KEPT]
+        self._statements = {}
+
+    def __call__(self, conn, rows, fence=None):
+        """Write ``rows`` (details' to_dict() values), if ``fence`` holds."""
+        if not rows:
+            if fence is not None:
+                fence.check(conn)
+            return
+        parameters = {} if fence is None else fence.held()
+        for number, row in enumerate(rows):
+            parameters['uuid_%d' % number] = row['uuid']
+            for column in self._columns:
+                parameters['%s_%d' % (column.name, number)] = row[
+                    column.name]
+        statement = self._statement(len(rows), fence is not None)
+        if conn.execute(statement, parameters).rowcount != len(rows):
+            if fence is not None:
+                fence.check(conn)
+            raise tf_exceptions.NotFound(
+                'No %s found with uuid %s' % (self._what, ', '.join(
+                    "'%s'" % row['uuid'] for row in rows)))
+
+    def _statement(self, count, fenced):
+        statement = self._statements.get((count, fenced))
+        if statement is None:
+            uuid = self._table.c.uuid
+            keys = [sa.bindparam('uuid_%d' % number, type_=uuid.type)
+                    for number in range(count)]
+
+            def value(column):
+                bound = [sa.bindparam('%s_%d' % (column.name, number),
+                                      type_=column.type)
+                         for number in range(count)]
+                if count == 1:
+                    return bound[0]
+                # The column itself as the (never taken) ELSE gives the
+                # CASE its type: PostgreSQL types a CASE of bound values
+                # alone as text, which it does not turn into an enum.
+                return sa.case(*zip(keys, bound), value=uuid, else_=column)
+            statement = (
+                self._table.update()
+                .where(uuid.in_(keys) if count > 1 else uuid == keys[0])
+                .values({column.name: value(column)
+                         for column in self._columns}))
+            if fenced:
+                statement = statement.where(ownership.HELD)
+            self._statements[(count, fenced)] = statement
+        return statement
 
 
-def _by_uuid(values):
-    """to_dict() values as the parameters of an _update_by_uuid statement."""
-    values = dict(values)
-    values['_uuid'] = values.pop('uuid')
-    return values
+def _upsert(dialect, table, columns):
+    """An INSERT of a detail's row that, when its uuid has a row already,
+    writes ``columns`` over it instead: one statement, where an UPDATE
+    that finds nothing and then an INSERT are two round trips."""
+    statement = importlib.import_module(
+        'sqlalchemy.dialects.%s' % dialect).insert(table)
+    if dialect == 'mysql':
+        return statement.on_duplicate_key_update(
+            {name: statement.inserted[name] for name in columns})
+    return statement.on_conflict_do_update(
+        index_elements=[table.c.uuid],
+        set_={name: statement.excluded[name] for name in columns})

@@ -6,6 +6,9 @@ backend, and compare what a fresh connection then loads, on SQLite and on
 PostgreSQL.
 """
 
+import threading
+import time
+
 import pytest
 import sqlalchemy as sa
 import taskflow.engines
@@ -20,6 +23,7 @@ from spawnflow import ownership
 from spawnflow.persistence import api as db_api
 from spawnflow.persistence import migration
 from spawnflow.persistence import taskflow_backend
+from tests import conftest
 
 
 class Add(task.Task):
@@ -247,3 +251,86 @@ def test_a_lost_claim_lands_none_of_the_saves_waiting(url):
     assert state == 'RUNNING'
     assert atoms['b'][:3] == ('SUCCESS', 'EXECUTE', 'B')
     assert atoms['taken-over'][0] == 'RUNNING'  # its end never landed
+
+
+def test_a_fenced_flow_writes_a_statement_per_task_the_fence_in_it(url):
+    """What a fenced run sends: per task one UPDATE of the atoms (the
+    result of the task before and its own RUNNING) that checks the fence
+    itself, the first task's also the flow's state and its atoms'
+    insert, the last the flow's end; no read of the owner row."""
+    backend, book, detail, fence, flow = _fenced_flow(
+        url, ['a', 'b', 'c'], {})
+    statements = []
+
+    def seen(conn, cursor, statement, *args):
+        statements.append(' '.join(statement.split()[:3]).upper())
+    sa.event.listen(backend.engine, 'before_cursor_execute', seen)
+    taskflow.engines.run(flow, flow_detail=detail, book=book,
+                         backend=backend.fenced(fence), engine='serial')
+    sa.event.remove(backend.engine, 'before_cursor_execute', seen)
+    statements = [s for s in statements  # less the tasks' own reads
+                  if not s.startswith(('BEGIN', 'SELECT ATOMDETAILS.NAME'))]
+    assert statements == [
+        'UPDATE FLOWDETAILS SET', 'INSERT INTO ATOMDETAILS',  # a RUNNING
+        'UPDATE ATOMDETAILS SET',  # a's result, b RUNNING
+        'UPDATE ATOMDETAILS SET',  # b's result, c RUNNING
+        'UPDATE FLOWDETAILS SET', 'UPDATE ATOMDETAILS SET']  # the end
+    state, _note, atoms = _saved(backend, book.uuid)
+    assert state == 'SUCCESS'
+    assert {name: atom[:3] for name, atom in atoms.items()} == {
+        name: ('SUCCESS', 'EXECUTE', name.upper()) for name in 'abc'}
+
+
+#: Lock waits a server shows, read from another session. (InnoDB renews
+#: what information_schema shows of its transactions only after 0.1 s
+#: without a read of it: the looks are 0.2 s apart.)
+_LOCK_WAITS = {
+    'postgresql': "SELECT count(*) FROM pg_stat_activity WHERE "
+                  "datname = current_database() AND wait_event_type = 'Lock'",
+    'mariadb': "SELECT count(*) FROM information_schema.innodb_trx "
+               "WHERE trx_state = 'LOCK WAIT'",
+}
+
+
+@pytest.mark.parametrize('database', sorted(_LOCK_WAITS))
+def test_a_save_waiting_on_a_takeover_in_progress_is_refused(
+        request, tmp_path, database):
+    """The fence a save's own statement checks locks the owner row, as a
+    read FOR UPDATE would: a save made while a takeover's transaction
+    holds the row waits for it, then finds the new token and lands
+    nothing."""
+    with conftest.fresh_database(request, database, tmp_path,
+                                 'fence') as url:
+        backend, book, detail, fence, _flow = _fenced_flow(url, [], {})
+        atom = models.TaskDetail('a', 'a-uuid')
+        atom.state = 'PENDING'
+        detail.add(atom)
+        connection = backend.get_connection()
+        connection.save_logbook(book)
+        atom.state = 'RUNNING'
+        outcome = []
+
+        def save():
+            try:
+                connection.write([atom], fence)
+            except Exception as error:
+                outcome.append(error)
+        owners = db_api.models.flow_owners
+        with backend.engine.begin() as takeover:
+            takeover.execute(owners.update().where(
+                owners.c.flow_uuid == detail.uuid).values(token='other'))
+            saver = threading.Thread(target=save)
+            saver.start()
+            deadline = time.monotonic() + 30
+            with backend.engine.connect() as watcher:
+                while not watcher.scalar(sa.text(_LOCK_WAITS[database])):
+                    assert saver.is_alive(), outcome
+                    assert time.monotonic() < deadline, 'no lock wait'
+                    watcher.rollback()  # a fresh snapshot each look
+                    time.sleep(0.2)
+        saver.join(30)
+        assert not saver.is_alive()
+        assert [type(error) for error in outcome] == [exception.ClaimLost]
+        assert fence.lost
+        _state, _note, atoms = _saved(backend, book.uuid)
+        assert atoms['a'][0] == 'PENDING'
