@@ -17,7 +17,6 @@ import threading
 from xml.etree import ElementTree
 
 import libvirt
-from oslo_concurrency import processutils
 from oslo_utils import uuidutils
 import tenacity
 
@@ -26,6 +25,7 @@ from spawnflow import fileutils
 from spawnflow.drivers.virt import config_drive
 from spawnflow.drivers.virt import console
 from spawnflow.drivers.virt import guest_config
+from spawnflow import qemu_img
 
 LOG = logging.getLogger(__name__)
 
@@ -205,14 +205,12 @@ class LibvirtDriver:
         try:
             with fileutils.atomic_file(path, replace=False) as part:
                 try:
-                    processutils.execute(
-                        'qemu-img', 'create', '-q', '-f', 'qcow2',
-                        '-b', base_path, '-F', base_format, part.name,
-                        str(size))
-                except processutils.ProcessExecutionError as error:
+                    qemu_img.run('create', '-q', '-f', 'qcow2',
+                                 '-b', base_path, '-F', base_format,
+                                 part.name, str(size))
+                except qemu_img.Failed as error:
                     raise exception.SpawnflowError(
-                        'Cannot create the root disk: %s'
-                        % error.stderr.strip())
+                        'Cannot create the root disk: %s' % error)
         except FileExistsError:
             if not os.path.isfile(path):
                 raise exception.SpawnflowError(

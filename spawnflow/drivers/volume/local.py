@@ -21,13 +21,13 @@ import tempfile
 import uuid as uuidlib
 
 from oslo_concurrency import lockutils
-from oslo_concurrency import processutils
 from oslo_utils import uuidutils
 
 from spawnflow.drivers.volume import base
 from spawnflow import exception
 from spawnflow import fileutils
 from spawnflow import imagecache
+from spawnflow import qemu_img
 
 GiB = 1024 ** 3
 #: qemu-img's largest qcow2 (64 KiB clusters): 2 PiB.
@@ -41,10 +41,10 @@ def _now():
 
 def _qemu_img(*args):
     try:
-        processutils.execute('qemu-img', *args)
-    except processutils.ProcessExecutionError as error:
-        raise exception.VolumeError(
-            'qemu-img %s failed: %s' % (args[0], error.stderr.strip()))
+        qemu_img.run(*args)
+    except qemu_img.Failed as error:
+        raise exception.VolumeError('qemu-img %s failed: %s'
+                                    % (args[0], error))
 
 
 class LocalVolumeDriver(base.VolumeDriver):
