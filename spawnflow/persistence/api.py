@@ -178,6 +178,10 @@ _OWNER = models.flow_owners
 _NODE = models.compute_nodes
 
 
+class _NoComputeNode(Exception):
+    """The host has no compute_nodes row yet."""
+
+
 class Database:
     """spawnflow's tables on one SQLAlchemy engine."""
 
@@ -215,10 +219,10 @@ class Database:
         """Raise ClaimLost once another owner took this copy's flow over
         (a no-op unfenced). Reads check no fence: a task calls this just
         before an external call that an owner that lost the flow must
-        not make."""
+        not make. It only reads (SQLite's write lock is not taken)."""
         if self._fence is not None:
-            with self._transaction():
-                pass
+            with self._reading() as conn:
+                self._fence.check(conn)
 
     @contextlib.contextmanager
     def _transaction(self):
@@ -381,13 +385,22 @@ class Database:
 
         ``capacity`` maps vcpus, memory_mb and local_gb to what the host can
         give. The host's compute_nodes row is written first, which serialises
-        concurrent claims on SQLite and PostgreSQL alike. Claiming twice is a
-        no-op.
+        concurrent claims on SQLite and PostgreSQL alike (the host's first
+        claim makes the row first, in a transaction of its own). Claiming
+        twice is a no-op.
         """
-        self._ensure_compute_node(host)
+        try:
+            self._claim(uuid, host, capacity)
+        except _NoComputeNode:
+            self._ensure_compute_node(host)
+            self._claim(uuid, host, capacity)
+
+    def _claim(self, uuid, host, capacity):
         with self._transaction() as conn:
-            conn.execute(sa.update(_NODE).where(_NODE.c.host == host)
-                         .values(claims_updated_at=models.utcnow()))
+            if not conn.execute(sa.update(_NODE).where(_NODE.c.host == host)
+                                .values(claims_updated_at=models.utcnow())
+                                ).rowcount:
+                raise _NoComputeNode()
             instance = _first(conn, sa.select(_INSTANCE.c.id,
                                               _INSTANCE.c.host)
                               .filter_by(uuid=uuid, deleted=False))
