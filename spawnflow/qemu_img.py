@@ -26,15 +26,16 @@ class Failed(Exception):
 def run(*args):
     """``qemu-img *args``; raises Failed unless it succeeds."""
     command = ('qemu-img',) + args
-    LOG.debug('Running cmd (subprocess): %s', shlex.join(command))
+    shown = shlex.join(command)
+    LOG.debug('Running cmd (subprocess): %s', shown)
     started = time.monotonic()
     try:
         done = subprocess.run(command, capture_output=True, text=True,
                               errors='replace', check=False)
     except OSError as error:
         raise Failed('cannot run qemu-img: %s' % error)
-    LOG.debug('CMD "%s" returned: %d in %.3fs', shlex.join(command),
-              done.returncode, time.monotonic() - started)
+    LOG.debug('CMD "%s" returned: %d in %.3fs', shown, done.returncode,
+              time.monotonic() - started)
     if done.returncode:
         raise Failed(done.stderr.strip() or 'exit status %d'
                      % done.returncode)
